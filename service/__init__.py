@@ -1,0 +1,29 @@
+"""transnorm: find the foreign spans in a mostly-English document, translate them offline, and
+return English text with provenance.
+
+>>> import service
+>>> doc = service.normalize("Hello.\\n科尔图诺夫。\\n".encode())
+>>> doc.text, [s.action for s in doc.spans]
+"""
+
+from .config import Settings
+from .document import Document, Span
+from .errors import DecodeError, InputError, ModelError, OptionsError, TransnormError
+from .options import Options
+from .pipeline import Pipeline, default_pipeline, normalize
+
+__all__ = [
+    "DecodeError",
+    "Document",
+    "InputError",
+    "ModelError",
+    "Options",
+    "OptionsError",
+    "Pipeline",
+    "Settings",
+    "Span",
+    "TransnormError",
+    "default_pipeline",
+    "normalize",
+]
+__version__ = "0.1.0"

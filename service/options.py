@@ -1,0 +1,68 @@
+"""Per-document options, validated strictly: unknown names and wrong types are errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+
+from .errors import OptionsError
+
+FORMATS = ("json", "text", "html")
+MARKERS = ("inline", "footnotes", "none")
+CHROME = ("remove", "keep")
+ERRORS = ("strict", "replace")
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to process and render one document.
+
+    ``chrome``: remove scraped UI strings, repeated titles, comment forms and upstream MT notices
+    from the English text (they stay in the provenance), or keep them as text.
+    ``errors``: ``strict`` rejects invalid UTF-8; ``replace`` substitutes U+FFFD and records it.
+    ``beam_size``: overrides the pipeline's default for this document (None: the default).
+    """
+
+    format: str = "json"
+    markers: str = "inline"
+    chrome: str = "remove"
+    errors: str = "strict"
+    beam_size: int | None = None
+
+    def __post_init__(self) -> None:
+        for name, allowed in (
+            ("format", FORMATS),
+            ("markers", MARKERS),
+            ("chrome", CHROME),
+            ("errors", ERRORS),
+        ):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise OptionsError(f"option {name!r} must be one of {', '.join(allowed)}; got {value!r}")
+        if self.beam_size is not None and (
+            isinstance(self.beam_size, bool)
+            or not isinstance(self.beam_size, int)
+            or not 1 <= self.beam_size <= 16
+        ):
+            raise OptionsError(f"option 'beam_size' must be an integer from 1 to 16; got {self.beam_size!r}")
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, object] | None) -> Options:
+        """Build options from user data (JSON, query string), rejecting unknown names and types."""
+        if data is None:
+            return cls()
+        if not isinstance(data, Mapping):
+            raise OptionsError(f"options must be an object; got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise OptionsError(
+                f"unknown option(s): {', '.join(map(str, unknown))}; known: {', '.join(sorted(known))}"
+            )
+        for name, value in data.items():
+            if name != "beam_size" and not isinstance(value, str):
+                raise OptionsError(f"option {name!r} must be a string; got {type(value).__name__}")
+        return cls(**data)  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
