@@ -28,28 +28,96 @@ class Verdict:
 # Page furniture that is chrome wherever it stands alone on a line.
 _STRONG = {
     # English
-    "skip to main content", "skip to content", "skip to navigation", "advertisement",
-    "live broadcast", "main slide", "beginning of the article", "select important",
-    "listen to this article", "share this article", "click to share", "read more", "read also",
-    "most read", "related articles", "back to top", "toggle navigation", "subscribe",
-    "sign in", "log in", "print this page", "follow us", "share on facebook", "share on twitter",
-    "tweet", "copy link", "font size",
+    "skip to main content",
+    "skip to content",
+    "skip to navigation",
+    "advertisement",
+    "live broadcast",
+    "main slide",
+    "beginning of the article",
+    "select important",
+    "listen to this article",
+    "share this article",
+    "click to share",
+    "read more",
+    "read also",
+    "most read",
+    "related articles",
+    "back to top",
+    "toggle navigation",
+    "subscribe",
+    "sign in",
+    "log in",
+    "print this page",
+    "follow us",
+    "share on facebook",
+    "share on twitter",
+    "tweet",
+    "copy link",
+    "font size",
     # Russian / Ukrainian
-    "озвучить текст", "выделить главное", "реклама", "прямой эфир", "главный слайд",
-    "начало статьи", "читать далее", "читайте также", "поделиться", "подписаться",
-    "наверх", "версия для печати", "реклама на сайте", "читайте також", "поділитися",
+    "озвучить текст",
+    "выделить главное",
+    "реклама",
+    "прямой эфир",
+    "главный слайд",
+    "начало статьи",
+    "читать далее",
+    "читайте также",
+    "поделиться",
+    "подписаться",
+    "наверх",
+    "версия для печати",
+    "реклама на сайте",
+    "читайте також",
+    "поділитися",
     # Chinese / Japanese / Korean
-    "分享到", "返回顶部", "扫一扫", "点击查看", "相关阅读", "责任编辑", "打印本页", "关闭窗口",
-    "广告", "共有", "シェア", "広告", "공유하기", "광고",
+    "分享到",
+    "返回顶部",
+    "扫一扫",
+    "点击查看",
+    "相关阅读",
+    "责任编辑",
+    "打印本页",
+    "关闭窗口",
+    "广告",
+    "共有",
+    "シェア",
+    "広告",
+    "공유하기",
+    "광고",
     # German / French / Spanish
-    "werbung", "anzeige", "zum inhalt springen", "publicité", "aller au contenu",
-    "publicidad", "saltar al contenido", "leer más",
+    "werbung",
+    "anzeige",
+    "zum inhalt springen",
+    "publicité",
+    "aller au contenu",
+    "publicidad",
+    "saltar al contenido",
+    "leer más",
 }
 
 # Short words that are chrome only beside other chrome, or at the very top or bottom.
 _WEAK = {
-    "on", "off", "menu", "search", "close", "share", "print", "home", "next", "previous",
-    "вкл", "выкл", "поиск", "меню", "закрыть", "搜索", "首页", "comments", "комментарии",
+    "on",
+    "off",
+    "menu",
+    "search",
+    "close",
+    "share",
+    "print",
+    "home",
+    "next",
+    "previous",
+    "вкл",
+    "выкл",
+    "поиск",
+    "меню",
+    "закрыть",
+    "搜索",
+    "首页",
+    "comments",
+    "комментарии",
 }
 
 _COMMENT_FORM = re.compile(
@@ -74,8 +142,10 @@ _SERVICES = [
     (re.compile(r"baidu|百度", re.I), "Baidu Translate"),
     (re.compile(r"youdao|有道", re.I), "Youdao"),
     (re.compile(r"chatgpt|openai", re.I), "ChatGPT"),
-    (re.compile(r"machine|automatic|автоматическ|машинн|机器|機器|自动|自動|機械|자동|기계", re.I),
-     "unspecified machine translation"),
+    (
+        re.compile(r"machine|automatic|автоматическ|машинн|机器|機器|自动|自動|機械|자동|기계", re.I),
+        "unspecified machine translation",
+    ),
 ]
 
 _STRIP = re.compile(r"^[\s\W_]+|[\s\W_]+$")
@@ -111,7 +181,7 @@ def classify(text: str, lines: list[Line]) -> dict[int, Verdict]:
     verdicts: dict[int, Verdict] = {}
     keys = [key(text[line.start : line.end]) for line in lines]
     weak: list[int] = []
-    for i, (line, k) in enumerate(zip(lines, keys)):
+    for i, (line, k) in enumerate(zip(lines, keys, strict=True)):
         body = text[line.start : line.end]
         service = mt_notice_service(body)
         if service:

@@ -46,7 +46,7 @@ def decode(data: bytes | str, errors: str = "strict") -> Decoded:
     """
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
     digest = hashlib.sha256(raw).hexdigest()
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if errors == "strict" and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DecodeError("input looks like UTF-16 (byte order mark at offset 0); send UTF-8", 0)
     bom = raw.startswith(_BOM)
     body = raw[len(_BOM) :] if bom else raw

@@ -23,39 +23,54 @@ _URLISH = re.compile(r"\b(?:https?://|www\.)\S+|\S+@\S+\.\w+|\b\S+\.(?:com|org|n
 
 # English function words that other Latin-script languages do not use as words of their own.
 EN_FUNCTION_WORDS = frozenset(
-    """the of and to that with for was were this these those have has had from which would will
-    their they been are by its not but or be at an he she we you his her our about said after
-    there than who what when where why how it is as if into also can could should may might must
-    more most other some such only then them very just over between against because while""".split()
+    """
+    the of and to that with for was were this these those have has had from which would will
+    their they been are by its not but or be at an he she we you his her our about said
+    after there than who what when where why how it is as if into also can could should may
+    might must more most other some such only then them very just over between against
+    because while
+    """.split()
 )
 
 # Frequent function words of the Latin-script candidates; two of them are the evidence we need.
 FUNCTION_WORDS: dict[str, frozenset[str]] = {
     "fr": frozenset(
-        """le la les des du un une et est sont dans pour que qui pas ne au aux avec sur ce cette
-        ces il elle ils nous vous mais ou où son sa ses leur été être avoir fait plus très c'est
-        l'on d'un d'une qu'il n'est j'ai""".split()
+        """
+    le la les des du un une et est sont dans pour que qui pas ne au aux avec sur ce cette
+    ces il elle ils nous vous mais ou où son sa ses leur été être avoir fait plus très c'est
+    l'on d'un d'une qu'il n'est j'ai
+    """.split()
     ),
     "de": frozenset(
-        """der die das und ist nicht mit ein eine einen dem den des zu auf im für von sich auch
-        es wir ich sie er werden wird wurde sind hat haben aber oder wie noch nach bei aus über
-        dass kein keine nur schon""".split()
+        """
+    der die das und ist nicht mit ein eine einen dem den des zu auf im für von sich auch es
+    wir ich sie er werden wird wurde sind hat haben aber oder wie noch nach bei aus über
+    dass kein keine nur schon
+    """.split()
     ),
     "es": frozenset(
-        """el la los las y es son del en una un por con para que se no al lo como más pero sus
-        su le ya muy también está están fue ser hay este esta estos esas nos""".split()
+        """
+    el la los las y es son del en una un por con para que se no al lo como más pero sus su
+    le ya muy también está están fue ser hay este esta estos esas nos
+    """.split()
     ),
     "it": frozenset(
-        """il lo la gli le di del della dei delle e è un una per con non che si sono nel nella al
-        alla come più ma anche questo questa stato essere ha hanno""".split()
+        """
+    il lo la gli le di del della dei delle e è un una per con non che si sono nel nella al
+    alla come più ma anche questo questa stato essere ha hanno
+    """.split()
     ),
     "pt": frozenset(
-        """o a os as um uma de do da dos das em no na nos nas e é são que não para com por se
-        mais mas como foi ser está também pelo pela ao""".split()
+        """
+    o a os as um uma de do da dos das em no na nos nas e é são que não para com por se mais
+    mas como foi ser está também pelo pela ao
+    """.split()
     ),
     "nl": frozenset(
-        """de het een en is van in op te dat die niet met zijn voor er maar ook als bij nog wordt
-        werd door naar heeft hebben deze dit geen""".split()
+        """
+    de het een en is van in op te dat die niet met zijn voor er maar ook als bij nog wordt
+    werd door naar heeft hebben deze dit geen
+    """.split()
     ),
 }
 
@@ -70,12 +85,16 @@ _CYRILLIC_MARKERS = (
 # Words one of Russian/Ukrainian uses and the other does not; they settle texts that have none
 # of the distinctive letters (ы э ъ ё / і ї є ґ).
 _UK_WORDS = frozenset(
-    """та що як це від але або її їх він вона вони також буде вже ще дуже після між коли де чи
-    й його цей ця ці тому якщо""".split()
+    """
+    та що як це від але або її їх він вона вони також буде вже ще дуже після між коли де чи
+    й його цей ця ці тому якщо
+    """.split()
 )
 _RU_WORDS = frozenset(
-    """и что как это но или его ее её их он она они мы вы также был будет есть уже еще очень
-    после между когда где ли который которые этот эта эти потому если""".split()
+    """
+    и что как это но или его ее её их он она они мы вы также был будет есть уже еще очень
+    после между когда где ли который которые этот эта эти потому если
+    """.split()
 )
 
 _SCRIPT_LANG = {

@@ -151,7 +151,8 @@ def build_package(
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(f"{name}/metadata.json", json.dumps(metadata, indent=2))
         archive.writestr(
-            f"{name}/README.md", "Random-weight test package built by transnorm. It translates nothing.\n"
+            f"{name}/README.md",
+            "Random-weight test package built by transnorm. It translates nothing.\n",
         )
         archive.write(sp_path, f"{name}/sentencepiece.model")
         for file in sorted(model_dir.iterdir()):

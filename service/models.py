@@ -177,7 +177,10 @@ def install_file(path: Path, models_dir: Path, manifest: Iterable[ManifestEntry]
             check_against_manifest(path, entry)
     models_dir.mkdir(parents=True, exist_ok=True)
     for old in installed(models_dir):
-        if (old.from_code, old.to_code) == (meta["from_code"], meta["to_code"]) or old.path.name == top:
+        if (old.from_code, old.to_code) == (
+            meta["from_code"],
+            meta["to_code"],
+        ) or old.path.name == top:
             shutil.rmtree(old.path)
     with _argos_packages_dir(models_dir):
         install_from_path(path)
@@ -193,7 +196,12 @@ def find_entry(name: str, manifest: Iterable[ManifestEntry]) -> ManifestEntry:
     entries = list(manifest)
     for entry in entries:
         pair = f"{entry.from_code}_{entry.to_code}"
-        if wanted in (entry.name, pair, entry.from_code, entry.filename.removesuffix(".argosmodel")):
+        if wanted in (
+            entry.name,
+            pair,
+            entry.from_code,
+            entry.filename.removesuffix(".argosmodel"),
+        ):
             return entry
     known = ", ".join(e.name for e in entries) or "none (manifest missing)"
     raise ModelError(f"unknown package {name!r}; the manifest lists: {known}")
@@ -206,7 +214,10 @@ def download(entry: ManifestEntry, dest: Path, timeout: float = 30.0) -> Path:
     target = dest / entry.filename
     partial = target.with_suffix(".part")
     try:
-        with urllib.request.urlopen(entry.url, timeout=timeout) as response, partial.open("wb") as out:
+        with (
+            urllib.request.urlopen(entry.url, timeout=timeout) as response,
+            partial.open("wb") as out,
+        ):
             shutil.copyfileobj(response, out, 1 << 20)
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
         partial.unlink(missing_ok=True)

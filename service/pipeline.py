@@ -86,9 +86,7 @@ class Pipeline:
         self.engine = engine
         self.detector = detector or Detector(self.settings.latin_candidates)
 
-    def __call__(
-        self, data: bytes | str, options: Options | None = None, id: str | None = None
-    ) -> Document:
+    def __call__(self, data: bytes | str, options: Options | None = None, id: str | None = None) -> Document:
         """Normalize one document; raises :class:`TransnormError` for bad input."""
         result = self.normalize_many([(data, options, id)])[0]
         if isinstance(result, TransnormError):
@@ -135,7 +133,9 @@ class Pipeline:
                 plan.notices.append(UpstreamNotice(verdict.service, body))
             if verdict is not None and options.chrome == "remove":
                 end = line.end + 1 if text.startswith("\n", line.end) else line.end
-                units.append(_Unit(line.start, end, REMOVED, self.detector.detect(body), body, verdict.reason))
+                units.append(
+                    _Unit(line.start, end, REMOVED, self.detector.detect(body), body, verdict.reason)
+                )
                 pos = end
                 continue
             pos = line.start
@@ -149,7 +149,11 @@ class Pipeline:
         return plan
 
     def _sentence_units(
-        self, units: list[_Unit], text: str, sentence: segment.Sentence, models: dict[str, ModelInfo]
+        self,
+        units: list[_Unit],
+        text: str,
+        sentence: segment.Sentence,
+        models: dict[str, ModelInfo],
     ) -> None:
         if not sentence.runs:
             units.append(self._unit(text, sentence.start, sentence.end, models))
@@ -199,7 +203,7 @@ class Pipeline:
                     groups[(unit.detection.lang, plan.options.beam_size)].append(unit)
         for (lang, beam), units in groups.items():
             results = self.engine.translate(lang, [u.query for u in units], beam)
-            for unit, result in zip(units, results):
+            for unit, result in zip(units, results, strict=True):
                 unit.translation = result
 
     # -- assembly -------------------------------------------------------------------------
@@ -214,14 +218,16 @@ class Pipeline:
             if english:
                 unit.action, unit.text = TRANSLATED, english
             else:
-                unit.action, unit.text, unit.reason = UNTRANSLATED, text[unit.start : unit.end], EMPTY_TRANSLATION
+                unit.action, unit.text, unit.reason = (
+                    UNTRANSLATED,
+                    text[unit.start : unit.end],
+                    EMPTY_TRANSLATION,
+                )
         _space_translations(units)
         _tidy_whitespace(units, text)
         spans = _spans(units, text)
         used = {u.model.package for u in units if u.action == TRANSLATED and u.model}
-        models = [
-            {**info.to_dict(), "used": info.package in used} for info in self.engine.models().values()
-        ]
+        models = [{**info.to_dict(), "used": info.package in used} for info in self.engine.models().values()]
         missing = sorted({u.detection.lang for u in units if u.reason == NO_MODEL})
         warnings = [f"no installed package translates {lang} into English" for lang in missing]
         d = plan.decoded
@@ -272,7 +278,9 @@ def _apply_joins(units: list[_Unit], text: str, line: segment.Line) -> None:
         elif unit.action == KEPT:
             pieces = []
             if unit.start < join.start:
-                pieces.append(_Unit(unit.start, join.start, KEPT, unit.detection, text[unit.start : join.start]))
+                pieces.append(
+                    _Unit(unit.start, join.start, KEPT, unit.detection, text[unit.start : join.start])
+                )
             pieces.append(_Unit(join.start, join.end, NORMALIZED, Detection(ZXX, 1.0), join.text, HARD_WRAP))
             if join.end < unit.end:
                 pieces.append(_Unit(join.end, unit.end, KEPT, unit.detection, text[join.end : unit.end]))
@@ -307,7 +315,9 @@ def _tidy_whitespace(units: list[_Unit], text: str) -> None:
     seen_content = False
     after_removal = False
     newlines = 0  # trailing newlines of the output so far
-    last_content = max((i for i, u in enumerate(units) if u.action != REMOVED and not _is_gap(u, text)), default=-1)
+    last_content = max(
+        (i for i, u in enumerate(units) if u.action != REMOVED and not _is_gap(u, text)), default=-1
+    )
     removal_after_last = any(u.action == REMOVED for u in units[last_content + 1 :])
     for i, unit in enumerate(units):
         if unit.action == REMOVED:
@@ -363,7 +373,9 @@ def _spans(units: list[_Unit], text: str) -> list[Span]:
                 source_text=text[unit.start : unit.end],
                 text=unit.text,
                 reason=unit.reason,
-                engine=EngineRef(unit.model.package, unit.model.version) if translation and unit.model else None,
+                engine=EngineRef(unit.model.package, unit.model.version)
+                if translation and unit.model
+                else None,
                 mt_score=translation.score if translation else None,
             )
         )

@@ -35,6 +35,7 @@ _PUNCT = str.maketrans(
     }
 )
 _SPACE_BEFORE = re.compile(r"\s+([,;:!?.)\]”’])")
+_COMMA_SPACE = re.compile(r"([,;])(?=[^\W\d_])")
 _DOUBLED = re.compile(r"([.!?])(?:\s*[.!?])+")
 _DASHES = re.compile(r"——|－－")
 _SPACES = re.compile(r"[ \t]{2,}")
@@ -47,16 +48,15 @@ def english_punctuation(text: str) -> str:
     else:
         out = _DASHES.sub("—", text).translate(_PUNCT)
         # Fullwidth ASCII variants (ＡＢＣ１２３) → ASCII.
-        out = "".join(
-            unicodedata.normalize("NFKC", c) if "\uff01" <= c <= "\uff5e" else c for c in out
-        )
+        out = "".join(unicodedata.normalize("NFKC", c) if "\uff01" <= c <= "\uff5e" else c for c in out)
     out = _SPACE_BEFORE.sub(r"\1", out)
+    out = _COMMA_SPACE.sub(r"\1 ", out)
     out = _collapse_doubled(out)
     return _SPACES.sub(" ", out).strip()
 
 
 def _collapse_doubled(text: str) -> str:
-    """"Done.." → "Done.", "Why?." → "Why?"; an ellipsis "..." is left alone."""
+    """ "Done.." → "Done.", "Why?." → "Why?"; an ellipsis "..." is left alone."""
 
     def repl(m: re.Match[str]) -> str:
         marks = "".join(m.group(0).split())

@@ -74,9 +74,9 @@ def _footnotes(doc: Document) -> str:
             continue
         body.append(span.text)
         if span.action == TRANSLATED:
+            model = f"{span.engine.package} {span.engine.version}" if span.engine else "?"
             notes.append(
-                f"[^{len(notes) + 1}]: translated from {span.lang} by {span.engine.package if span.engine else '?'}"
-                f" {span.engine.version if span.engine else ''} (mt_score {span.mt_score}): "
+                f"[^{len(notes) + 1}]: translated from {span.lang} by {model} (mt_score {span.mt_score}): "
                 + " ".join(span.source_text.split())
             )
             body.append(f"[^{len(notes)}]")
@@ -115,7 +115,11 @@ def render_html(doc: Document) -> str:
             parts.append(esc(span.text))
         elif span.action == TRANSLATED:
             engine = span.engine
-            ref = f"urn:transnorm:{engine.name}:{engine.package}:{engine.version}" if engine else "urn:transnorm"
+            ref = (
+                f"urn:transnorm:{engine.name}:{engine.package}:{engine.version}"
+                if engine
+                else "urn:transnorm"
+            )
             parts.append(
                 f'<span class="tr" lang="en-x-mtfrom-{esc(span.lang)}" '
                 f'its-annotators-ref="mt-confidence|{esc(ref)}" its-mt-confidence="{span.mt_score}" '
@@ -144,7 +148,7 @@ def render_html(doc: Document) -> str:
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8"><title>transnorm: {title}</title>'
         f"<style>{_STYLE}</style></head><body>\n"
-        f'<div class="meta"><p>{"complete" if doc.complete else "incomplete: some foreign text is not translated"}'
+        f'<div class="meta"><p>{"complete" if doc.complete else "incomplete: foreign text left untranslated"}'
         f" · {esc(summary)}</p><ul>{notices}</ul></div>\n"
         f'<article class="doc">{"".join(parts)}</article>\n</body></html>\n'
     )

@@ -62,7 +62,9 @@ CJK = frozenset({"Han", "Hiragana", "Katakana"})
 
 # Punctuation used in CJK text (ideographic space and punctuation, fullwidth forms, corner
 # brackets, book-title marks); it belongs to an adjacent CJK run.
-CJK_PUNCT = re.compile(r"[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65《》「」『』【】〈〉]")
+CJK_PUNCT = re.compile(
+    r"[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65《》「」『』【】〈〉]"
+)
 
 # Text made only of these characters cannot contain a non-Latin letter.
 _LATIN_ONLY = re.compile(r"[\x00-\u02ff\u2000-\u206f\u20a0-\u20cf\u2100-\u214f\u2190-\u23ff\u25a0-\u26ff]*")

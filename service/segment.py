@@ -25,10 +25,12 @@ _QUOTED_LINE = re.compile(r"^[“「『《\"][^”」』》\"]*[”」』》\"]$
 
 # Lower-cased tokens that a period does not end a sentence after.
 ABBREVIATIONS = frozenset(
-    """mr mrs ms dr prof st sr jr gen col lt sgt capt cmdr adm gov sen rep pres rev hon
-    vs etc e.g i.e cf al approx no nos vol vols pp p ch fig figs art sec jan feb mar apr
-    jun jul aug sep sept oct nov dec inc ltd co corp dept est mt ft ave blvd u.s u.k u.n
-    e.u a.m p.m т.е т.д т.п г гг им ул""".split()
+    """
+    mr mrs ms dr prof st sr jr gen col lt sgt capt cmdr adm gov sen rep pres rev hon vs etc
+    e.g i.e cf al approx no nos vol vols pp p ch fig figs art sec jan feb mar apr jun jul
+    aug sep sept oct nov dec inc ltd co corp dept est mt ft ave blvd u.s u.k u.n e.u a.m p.m
+    т.е т.д т.п г гг им ул
+    """.split()
 )
 
 
@@ -122,9 +124,9 @@ def _continuation(current: str, following: str) -> str | None:
         if first_group == "CJK" or first.isdigit() or first in _OPENERS or first in ",，、":
             return ""
         return None
-    if last.isalpha() or last in ",;":
-        if first.isalpha() and first.islower() and first_group in ("Latin", "Cyrillic", "Greek"):
-            return " "
+    continues = first.isalpha() and first.islower() and first_group in ("Latin", "Cyrillic", "Greek")
+    if (last.isalpha() or last in ",;") and continues:
+        return " "
     return None
 
 
@@ -176,7 +178,9 @@ def _is_boundary(chunk: str, sent_start: int, m: re.Match[str]) -> bool:
     if not (nxt.isupper() or nxt.isdigit() or nxt in _OPENERS or nxt in "—–-•" or group_of(nxt) == "CJK"):
         return False
     if mark[0] == ".":
-        token = chunk[sent_start : m.start()].rsplit(None, 1)[-1] if chunk[sent_start : m.start()].strip() else ""
+        token = (
+            chunk[sent_start : m.start()].rsplit(None, 1)[-1] if chunk[sent_start : m.start()].strip() else ""
+        )
         token = token.lstrip(_OPENERS).lower()
         if token in ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
             return False
@@ -186,7 +190,7 @@ def _is_boundary(chunk: str, sent_start: int, m: re.Match[str]) -> bool:
 
 
 def _foreign_runs(body: str, offset: int) -> tuple[tuple[int, int], ...]:
-    """Runs of non-Latin letters (with the spaces, digits and CJK punctuation inside them)."""
+    """Runs of non-Latin letters of one script, with whatever non-letters stand between them."""
     runs: list[tuple[int, int]] = []
     i = 0
     n = len(body)
@@ -204,7 +208,7 @@ def _foreign_runs(body: str, offset: int) -> tuple[tuple[int, int], ...]:
                 if group_of(c) != group:
                     break
                 last_letter = j
-            elif not (c.isspace() or c.isdigit() or CJK_PUNCT.match(c) or c in "-'’·"):
+            elif c == "\n":
                 break
             j += 1
         s, e = i, last_letter + 1

@@ -206,7 +206,7 @@ class ArgosEngine:
                 max_decoding_length=decoding_limit(longest, self.settings),
                 return_scores=True,
             )
-            for sentence, src, result in zip(unique, tokens, output):
+            for sentence, src, result in zip(unique, tokens, output, strict=True):
                 hyp = result.hypotheses[0]
                 limit = decoding_limit(len(src), self.settings)
                 hyp = hyp[:limit]

@@ -1,0 +1,158 @@
+"""The command line as a user runs it: real subprocesses, exit codes, files."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, SEEDS
+
+
+def run(args, input=None, env_extra=None, **kw):
+    env = {**os.environ, "TRANSNORM_MODELS_DIR": "/nonexistent-models", **(env_extra or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        input=input,
+        capture_output=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+        **kw,
+    )
+
+
+def test_normalize_stdin_to_json():
+    r = run(["normalize", "-"], input="Hello world.\n科尔图诺夫。\n".encode())
+    doc = json.loads(r.stdout)
+    assert doc["schema"] == "transnorm/1" and doc["complete"] is False
+    assert r.returncode == 0 and b"incomplete" in r.stderr
+
+
+def test_fail_incomplete_exit_code():
+    r = run(["normalize", "-", "--fail-incomplete"], input="科尔图诺夫。".encode())
+    assert r.returncode == 5
+
+
+def test_empty_input_is_a_valid_result():
+    r = run(["normalize", "-"], input=b"")
+    assert r.returncode == 0
+    assert json.loads(r.stdout)["text"] == ""
+
+
+def test_invalid_utf8_is_a_clear_error_without_traceback():
+    r = run(["normalize", "-"], input=b"abc\xff")
+    assert r.returncode == 3
+    assert b"invalid UTF-8 at byte offset 3" in r.stderr
+    assert b"Traceback" not in r.stderr and r.stdout == b""
+
+
+def test_missing_file_and_bad_flags():
+    r = run(["normalize", "/no/such/file.txt"])
+    assert r.returncode == 3 and b"cannot read" in r.stderr
+    assert run(["normalize", "-", "--format", "pdf"], input=b"x").returncode == 2
+    assert run(["batch", "seeds", "--out", "/tmp/x", "--format", "json,pdf"]).returncode == 2
+
+
+def test_too_large_input():
+    r = run(["normalize", "-", "--max-bytes", "10"], input=b"x" * 100)
+    assert r.returncode == 3 and b"limit is 10" in r.stderr
+
+
+def test_text_and_html_formats(tmp_path):
+    seed = next(SEEDS.glob("004_*.txt"))
+    r = run(["normalize", str(seed), "--format", "text", "--markers", "none"])
+    assert r.returncode == 0 and r.stdout.decode().startswith("Moscow and Washington")
+    r = run(["normalize", str(seed), "--format", "text"])
+    assert "⟦rm:chrome|Озвучить текст⟧" in r.stdout.decode()
+    out = tmp_path / "x.html"
+    r = run(["normalize", str(seed), "--format", "html", "-o", str(out)])
+    assert r.returncode == 0 and out.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_models_commands_without_packages(tmp_path):
+    r = run(["models", "list", "--models-dir", str(tmp_path)])
+    assert r.returncode == 0 and b"(none)" in r.stdout and b"translate-zh_en" in r.stdout
+    r = run(["models", "verify", "--models-dir", str(tmp_path)])
+    assert r.returncode == 0 and b"no packages" in r.stdout
+    r = run(["models", "install", str(tmp_path / "nope.argosmodel"), "--models-dir", str(tmp_path)])
+    assert r.returncode == 4 and b"no such file" in r.stderr
+
+
+def test_evaluate_command_prints_scores():
+    r = run(["evaluate", "--json"])
+    scores = json.loads(r.stdout)
+    assert scores["f1"] >= 0.99 and scores["language_accuracy"] == 1.0
+
+
+@pytest.fixture
+def installed_dir(real_settings):
+    return str(real_settings.models_dir)
+
+
+def test_batch_over_seeds_with_a_real_package(tmp_path, installed_dir):
+    out = tmp_path / "out"
+    r = run(
+        ["batch", "seeds", "--out", str(out), "--format", "json,text,html"],
+        env_extra={"TRANSNORM_MODELS_DIR": installed_dir, "TRANSNORM_COMPUTE_TYPE": "float32"},
+    )
+    assert r.returncode == 0, r.stderr
+    for seed in SEEDS.glob("*.txt"):
+        for suffix in (".json", ".en.txt", ".html"):
+            assert (out / (seed.stem + suffix)).is_file()
+    doc003 = json.loads(next(out.glob("003_*.json")).read_text())
+    han = [s for s in doc003["spans"] if any("\u4e00" <= c <= "\u9fff" for c in s["source_text"])]
+    assert han and all(s["lang"] == "zh" and s["action"] == "translated" for s in han)
+    doc004 = json.loads(next(out.glob("004_*.json")).read_text())
+    assert "Озвучить текст" not in doc004["text"] and "Яндекс" not in doc004["text"]
+    assert doc004["upstream_translation"][0]["service"] == "Yandex Translate"
+    for name in ("000", "001", "002"):
+        doc = json.loads(next(out.glob(f"{name}_*.json")).read_text())
+        assert not [s for s in doc["spans"] if s["action"] in ("translated", "untranslated")]
+    report = [json.loads(line) for line in (out / "report.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in report] == ["ok"] * 5
+    # Second run: everything unchanged is skipped.
+    r = run(
+        ["batch", "seeds", "--out", str(out), "--format", "json,text,html"],
+        env_extra={"TRANSNORM_MODELS_DIR": installed_dir, "TRANSNORM_COMPUTE_TYPE": "float32"},
+    )
+    report = [json.loads(line) for line in (out / "report.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in report] == ["skipped"] * 5
+
+
+def test_batch_reports_a_bad_file_and_goes_on(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "good.txt").write_text("Plain English.\n")
+    (src / "bad.txt").write_bytes(b"\xff\xfe\x00bad")
+    (src / "link.txt").symlink_to("/etc/hostname")
+    out = tmp_path / "out"
+    r = run(["batch", str(src), "--out", str(out), "--jobs", "2"])
+    assert r.returncode == 1
+    report = {x["file"]: x for x in map(json.loads, (out / "report.jsonl").read_text().splitlines())}
+    assert report["good.txt"]["status"] == "ok"
+    assert report["bad.txt"]["status"] == "failed" and "UTF-16" in report["bad.txt"]["error"]
+    assert report["link.txt"]["status"] == "failed" and "symbolic link" in report["link.txt"]["error"]
+    assert json.loads((out / "good.json").read_text())["text"] == "Plain English.\n"
+    assert not list(out.glob("bad*")) and not list(out.rglob("*.tmp"))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["failed"] == 2 and summary["ok"] == 1
+
+
+def test_batch_rewrites_a_changed_or_damaged_output(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text("First version.\n")
+    out = tmp_path / "out"
+    assert run(["batch", str(src), "--out", str(out)]).returncode == 0
+    (out / "a.en.txt").write_text("damaged")
+    run(["batch", str(src), "--out", str(out)])
+    assert (out / "a.en.txt").read_text() == "First version.\n"
+    (src / "a.txt").write_text("Second version.\n")
+    run(["batch", str(src), "--out", str(out)])
+    assert json.loads((out / "a.json").read_text())["text"] == "Second version.\n"
+
+
+def test_batch_refuses_output_inside_itself(tmp_path):
+    r = run(["batch", str(tmp_path), "--out", str(tmp_path)])
+    assert r.returncode == 1 and b"different folder" in r.stderr

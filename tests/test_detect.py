@@ -1,0 +1,63 @@
+import pytest
+
+from service.evaluate import evaluate, load_dataset
+
+
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        ("科尔图诺夫。", "zh"),
+        ("美國總統川普週四表示。", "zh"),
+        ("日本政府は来週発表する。", "ja"),
+        ("한국 정부는 발표할 예정이다.", "ko"),
+        ("Озвучить текст", "ru"),
+        ("Переведено сервисом «Яндекс Переводчик»", "ru"),
+        ("Україна продовжує переговори.", "uk"),
+        ("Добрий день, як справи?", "uk"),
+        ("Le président a déclaré que la situation reste très tendue.", "fr"),
+        ("Die Verhandlungen werden nächste Woche fortgesetzt.", "de"),
+        ("El gobierno anunció nuevas medidas para la economía.", "es"),
+    ],
+)
+def test_foreign_languages(detector, text, lang):
+    assert detector.detect(text).lang == lang
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Select important",  # langid alone says de
+        "Skip to main content",
+        "On",
+        "Off",
+        "Olaf Scholz, Emmanuel Macron, Pedro Sánchez",
+        "It was déjà vu all over again.",
+        "Perestroika and glasnost changed the Weltanschauung of the Soviet intelligentsia.",
+        "Steve Witkoff, Marco Rubio and Michael Waltz in talks with Russia (Photo: Getty Images)",
+    ],
+)
+def test_short_strings_names_and_loanwords_stay_english(detector, text):
+    assert detector.detect(text).lang == "en"
+
+
+@pytest.mark.parametrize("text", ["• 13/03/2025 02:17", "www.rbc.ua", "2026-2030", "—"])
+def test_no_linguistic_content(detector, text):
+    assert not detector.detect(text).foreign
+
+
+def test_confidence_is_a_probability(detector):
+    for text in (
+        "科尔图诺夫。",
+        "Hello there, how are you?",
+        "Der Bundeskanzler hat nicht kommentiert.",
+    ):
+        assert 0.0 <= detector.detect(text).confidence <= 1.0
+
+
+def test_evaluation_set_meets_the_bar(detector):
+    result = evaluate(load_dataset(), detector)
+    assert result.tp + result.fn >= 25, "the labelled set lost its spans"
+    assert result.f1 >= 0.99, result.mistakes
+    assert result.language_accuracy == 1.0, result.mistakes
+    # The naive baseline is far worse on the same set: the set is not trivial.
+    assert result.baseline["f1"] < 0.9

@@ -1,0 +1,198 @@
+"""The library call end to end: seeds, invariants, options, and the round-trip property."""
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from service import Options, Pipeline, Settings
+from service.decode import decode
+from service.document import REMOVED
+from service.errors import DecodeError, OptionsError, TooLargeError
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _roundtrip(doc):
+    doc.check()
+    assert "".join(s.source_text for s in doc.spans) == doc.source
+    assert "".join(s.text for s in doc.spans if s.action != REMOVED) == doc.text
+
+
+def test_seeds_round_trip_and_english_seeds_are_untouched(fake_pipeline, seeds):
+    for name, data in seeds.items():
+        doc = fake_pipeline(data)
+        _roundtrip(doc)
+        assert doc.source == decode(data).text
+        if name in ("000", "001", "002"):
+            assert not [s for s in doc.spans if s.lang not in ("en", "zxx")], name
+
+
+def test_seed_003_every_chinese_span_is_translated_in_one_batch(fake_pipeline, fake_engine, seeds):
+    doc = fake_pipeline(seeds["003"])
+    chinese = [s for s in doc.spans if HAN.search(s.source_text)]
+    assert len(chinese) >= 25
+    assert all(s.lang == "zh" and s.action == "translated" for s in chinese)
+    assert not HAN.search(doc.text)
+    assert len(fake_engine.calls) == 1 and fake_engine.calls[0][0] == "zh"
+    # Hard-wrapped lines reach the model joined, without the line break.
+    sent = fake_engine.calls[0][1]
+    assert (
+        "科尔图诺夫对《中国新闻周刊》表示,美俄对“特普会”的期待依然很高,希望能有实质性成果,“这不是一般的领导人会晤”。"
+        in sent
+    )
+    assert not any("\n" in s for s in sent)
+    assert "科尔图诺夫。" in sent
+    span = next(s for s in doc.spans if s.action == "translated")
+    assert span.engine.package == "translate-zh_en" and span.engine.version == "9.9"
+    assert 0 <= span.mt_score <= 1
+    assert doc.complete
+
+
+def test_seed_004_chrome_and_notice_removed_but_kept_in_provenance(fake_pipeline, seeds):
+    doc = fake_pipeline(seeds["004"])
+    assert "Озвучить текст" not in doc.text
+    assert "Яндекс" not in doc.text
+    assert "Skip to main content" not in doc.text
+    assert doc.text.startswith("Moscow and Washington")
+    assert [n.to_dict() for n in doc.upstream_translation] == [
+        {"service": "Yandex Translate", "evidence": "Переведено сервисом «Яндекс Переводчик»"}
+    ]
+    removed = {s.source_text.strip(): s.reason for s in doc.spans if s.action == REMOVED}
+    assert removed["Озвучить текст"] == "chrome"
+    assert removed["Переведено сервисом «Яндекс Переводчик»"] == "upstream-mt-notice"
+    assert not re.search(r"\n{3,}", doc.text)
+
+
+def test_chrome_keep_translates_foreign_chrome_instead(fake_pipeline, seeds):
+    doc = fake_pipeline(seeds["004"], Options(chrome="keep"))
+    assert not [s for s in doc.spans if s.action == REMOVED]
+    assert "Skip to main content" in doc.text
+    ru = [s for s in doc.spans if s.lang == "ru"]
+    assert {s.action for s in ru} == {"translated"}
+    assert doc.upstream_translation  # still reported
+
+
+def test_seed_002_title_repeats_and_comment_form(fake_pipeline, seeds):
+    doc = fake_pipeline(seeds["002"])
+    title = "Reset Again? How Putin is Finding an Approach to Trump and What's Happening Between "
+    title += "Russia and the US"
+    assert doc.text.count(title) == 1
+    reasons = [s.reason for s in doc.spans if s.action == REMOVED]
+    assert reasons.count("title-repeat") == 6 and reasons.count("comment-form") == 2
+
+
+def test_no_model_means_untranslated_and_incomplete(detector):
+    from conftest import FakeEngine
+
+    pipeline = Pipeline(Settings(), engine=FakeEngine(langs=("ru",)), detector=detector)
+    doc = pipeline("An English line.\n日本政府は来週、新たな経済対策を発表する予定だ。\n".encode())
+    (ja,) = [s for s in doc.spans if s.lang == "ja"]
+    assert ja.action == "untranslated" and ja.reason == "no-model" and ja.text == ja.source_text
+    assert not doc.complete
+    assert any("ja" in w for w in doc.warnings)
+
+
+def test_inline_run_is_translated_with_spacing(fake_pipeline):
+    doc = fake_pipeline("He told 《中国新闻周刊》 that talks go on.".encode())
+    (tr,) = [s for s in doc.spans if s.action == "translated"]
+    assert tr.source_text == "《中国新闻周刊》"
+    assert doc.text.startswith("He told ") and " that talks go on." in doc.text
+    assert "  " not in doc.text
+
+
+def test_translated_sentences_are_separated_by_a_space(fake_pipeline):
+    doc = fake_pipeline("首先我们要明白。双方过去有失败的经验。".encode())
+    translated = [s for s in doc.spans if s.action == "translated"]
+    assert len(translated) == 2
+    assert translated[1].text.startswith(" ")
+    assert "。" not in doc.text and ".." not in doc.text
+
+
+def test_english_hard_wrap_is_a_normalized_span(fake_pipeline):
+    doc = fake_pipeline(b"We discussed a lot of things, including\nissues. Then we left.")
+    assert doc.text == "We discussed a lot of things, including issues. Then we left."
+    (norm,) = [s for s in doc.spans if s.action == "normalized"]
+    assert norm.source_text == "\n" and norm.text == " " and norm.reason == "hard-wrap"
+
+
+def test_many_documents_share_one_batch_and_errors_stay_in_place(fake_pipeline, fake_engine):
+    results = fake_pipeline.normalize_many(
+        [("第一句。".encode(), None, "a"), (b"\xff", None, "b"), ("第二句。".encode(), None, "c")]
+    )
+    assert [type(r).__name__ for r in results] == ["Document", "DecodeError", "Document"]
+    assert len(fake_engine.calls) == 1 and len(fake_engine.calls[0][1]) == 2
+
+
+def test_bad_inputs_raise_clear_errors(fake_pipeline, detector, fake_engine):
+    with pytest.raises(DecodeError, match="byte offset 1"):
+        fake_pipeline(b"a\x80")
+    small = Pipeline(Settings(max_bytes=10), engine=fake_engine, detector=detector)
+    with pytest.raises(TooLargeError, match="limit is 10"):
+        small(b"x" * 11)
+    with pytest.raises(OptionsError, match="unknown option"):
+        Options.from_mapping({"colour": "blue"})
+    with pytest.raises(OptionsError):
+        Options.from_mapping({"beam_size": "4"})
+    with pytest.raises(OptionsError):
+        Options(format="pdf")
+
+
+@pytest.mark.parametrize("data", [b"", b"   \n\n  ", b"\x00\x01\x02", b"\n" * 1000, "a\u0301\r\n".encode()])
+def test_edge_inputs_are_valid_documents(fake_pipeline, data):
+    doc = fake_pipeline(data)
+    _roundtrip(doc)
+
+
+def test_errors_replace_is_recorded(fake_pipeline):
+    doc = fake_pipeline(b"ok \xff done", Options(errors="replace"))
+    assert "\ufffd" in doc.source
+    assert doc.to_dict()["source"]["replacements"] == [{"byte_offset": 3, "byte": "ff"}]
+    assert doc.warnings
+
+
+_ALPHABET = st.one_of(
+    st.characters(blacklist_categories=("Cs",)),
+    st.sampled_from(
+        list("\n\r \t。，《》“”.!?科尔图诺夫对中国新闻周刊Озвучить текстéü\u0301\u200f\u05d0🙂\x00")
+    ),
+)
+_LINES = st.sampled_from(
+    [
+        "Skip to main content",
+        "On",
+        "Off",
+        "Переведено сервисом «Яндекс Переводчик»",
+        "科尔图诺夫。",
+        "We discussed a lot of things, including",
+        "issues.",
+        "",
+        "Le président a déclaré que la situation reste tendue.",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(st.one_of(st.text(_ALPHABET, max_size=80), _LINES), max_size=12),
+    st.sampled_from(["\n", "\r\n", " "]),
+)
+def test_round_trip_property(fake_pipeline, parts, sep):
+    text = sep.join(parts)
+    for chrome in ("remove", "keep"):
+        doc = fake_pipeline(text.encode("utf-8"), Options(chrome=chrome))
+        _roundtrip(doc)
+        assert doc.source == decode(text.encode("utf-8")).text
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_give_a_document_or_a_decode_error(fake_pipeline, data):
+    try:
+        doc = fake_pipeline(data)
+    except DecodeError as exc:
+        assert 0 <= exc.offset < len(data)
+    else:
+        _roundtrip(doc)
+    _roundtrip(fake_pipeline(data, Options(errors="replace")))

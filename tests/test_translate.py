@@ -1,0 +1,60 @@
+"""The real engine on a tiny real Argos package built by the test suite."""
+
+import re
+
+from service.translate import ArgosEngine, LRUCache, decoding_limit, detokenize
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_detokenize_handles_word_pieces_and_byte_fallback():
+    assert detokenize(["▁Hello", "▁wor", "ld", "."]) == "Hello world."
+    assert detokenize(["▁", "<0xE4>", "<0xB8>", "<0xAD>", "▁x"]) == "中 x"
+
+
+def test_decoding_limit_grows_with_input_and_is_capped(real_settings):
+    assert decoding_limit(1, real_settings) < decoding_limit(20, real_settings)
+    assert decoding_limit(10_000, real_settings) == real_settings.decoding_cap
+
+
+def test_lru_cache_evicts_oldest():
+    cache = LRUCache(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1
+    cache.put("c", 3)
+    assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3
+
+
+def test_real_engine_outputs_english_words_deterministically(real_settings, english_words):
+    engine = ArgosEngine(real_settings)
+    assert set(engine.models()) == {"zh"}
+    sentences = ["科尔图诺夫。", "但特朗普关注的是乌克兰问题。"]
+    first = engine.translate("zh", sentences)
+    again = ArgosEngine(real_settings).translate("zh", sentences)
+    assert [t.text for t in first] == [t.text for t in again]
+    for t in first:
+        assert t.text and not HAN.search(t.text)
+        assert set(t.text.split()) <= english_words
+        assert 0 < t.score <= 1
+        assert t.tokens <= decoding_limit(40, real_settings)
+
+
+def test_cache_hits_on_repeated_sentences(real_settings):
+    engine = ArgosEngine(real_settings)
+    engine.translate("zh", ["首先我们要明白。"])
+    hits = engine.cache.hits
+    engine.translate("zh", ["首先我们要明白。", "首先我们要明白。"])
+    assert engine.cache.hits == hits + 2
+
+
+def test_seed_003_through_the_real_engine(real_pipeline, seeds):
+    doc = real_pipeline(seeds["003"])
+    doc.check()
+    chinese = [s for s in doc.spans if HAN.search(s.source_text)]
+    assert chinese and all(s.lang == "zh" and s.action == "translated" for s in chinese)
+    assert not HAN.search(doc.text)
+    assert {s.engine.package for s in chinese} == {"translate-zh_en"}
+    assert doc.models == [
+        {"package": "translate-zh_en", "version": "0.1", "from": "zh", "to": "en", "used": True}
+    ]
