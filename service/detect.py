@@ -172,8 +172,11 @@ class Detector:
         ru = sum(1 for w in words if w in _RU_WORDS)
         if uk != ru:
             return Detection("uk" if uk > ru else "ru", min(0.95, _share(n, letters)))
+        if len(words) < 4:
+            # Too little to tell the Cyrillic languages apart: Russian is by far the most common.
+            return Detection("ru", 0.6)
         lang, prob = self._cyrillic.classify(text)
-        if prob < 0.6:
+        if lang != "ru" and prob < 0.9:
             lang = "ru"
         return Detection(lang, round(min(prob, _share(n, letters)), 4))
 
@@ -189,7 +192,11 @@ class Detector:
             return Detection("en", round(prob, 4))
         own = FUNCTION_WORDS.get(lang, frozenset())
         hits = sum(1 for w in words if w in own)
-        if prob >= 0.9 and hits >= 2 and hits / len(words) >= 0.1:
+        n = len(words)
+        # Two of the language's function words; one in a longer sentence; or a long sentence
+        # that langid is all but certain about.
+        evidence = (hits >= 2 and hits / n >= 0.1) or (hits >= 1 and n >= 6) or (n >= 8 and prob >= 0.99)
+        if prob >= 0.9 and evidence:
             return Detection(lang, round(prob, 4))
         return Detection("en", round(max(0.5, 1.0 - prob), 4))
 

@@ -295,15 +295,12 @@ def _space_translations(units: list[_Unit]) -> None:
             continue
         if unit.action == TRANSLATED:
             unit.text = join_space(out_tail, unit.text) + unit.text
-            following = next((u.text for u in units[i + 1 :] if u.action != REMOVED and u.text), "")
-            if following and units[i + 1 :] and _next_output(units, i).action != TRANSLATED:
-                unit.text += trailing_space(unit.text, following)
+            nxt = next((u for u in units[i + 1 :] if u.action != REMOVED and u.text), None)
+            # A following translation adds its own leading space.
+            if nxt is not None and nxt.action != TRANSLATED:
+                unit.text += trailing_space(unit.text, nxt.text)
         if unit.text:
             out_tail = unit.text
-
-
-def _next_output(units: list[_Unit], i: int) -> _Unit:
-    return next(u for u in units[i + 1 :] if u.action != REMOVED and u.text)
 
 
 def _is_gap(unit: _Unit, text: str) -> bool:
