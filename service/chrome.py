@@ -148,12 +148,18 @@ _SERVICES = [
     ),
 ]
 
-_STRIP = re.compile(r"^[\s\W_]+|[\s\W_]+$")
-
 
 def key(text: str) -> str:
     """A line reduced for lexicon lookup: case-folded, NFKC, outer punctuation removed."""
-    return _STRIP.sub("", unicodedata.normalize("NFKC", text).casefold())
+    if len(text) > 300:
+        return ""  # no lexicon entry is that long; skip the work on huge lines
+    text = unicodedata.normalize("NFKC", text).casefold()
+    start, end = 0, len(text)
+    while start < end and not text[start].isalnum():
+        start += 1
+    while end > start and not text[end - 1].isalnum():
+        end -= 1
+    return text[start:end]
 
 
 def mt_notice_service(text: str) -> str | None:

@@ -85,6 +85,17 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--offline", action="store_true", help="never try the network")
     _settings_flags(m)
 
+    p = sub.add_parser("serve", help="run the HTTP service under gunicorn")
+    p.add_argument(
+        "--host", default=None, help="address to bind (default 127.0.0.1; 0.0.0.0 in the container)"
+    )
+    p.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default 1)")
+    p.add_argument(
+        "--threads", type=int, dest="http_threads", default=None, help="threads per worker (default 4)"
+    )
+    p.add_argument("--models-dir", type=Path, help="where model packages live (TRANSNORM_MODELS_DIR)")
+
     p = sub.add_parser("evaluate", help="span-level detection precision/recall/F1 on a labelled set")
     p.add_argument("dataset", nargs="?", type=Path, help="labelled set (default: the built-in one)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
@@ -228,7 +239,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    env = dict(os.environ)
+    host = args.host or env.get("TRANSNORM_HOST", "127.0.0.1")
+    port = args.port or int(env.get("TRANSNORM_PORT", "8000"))
+    env["TRANSNORM_BIND"] = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    if args.workers:
+        env["TRANSNORM_WORKERS"] = str(args.workers)
+    if args.http_threads:
+        env["TRANSNORM_HTTP_THREADS"] = str(args.http_threads)
+    if args.models_dir:
+        env["TRANSNORM_MODELS_DIR"] = str(args.models_dir)
+    Settings.from_env(env)  # fail here, clearly, on a bad setting
+    argv = [sys.executable, "-m", "gunicorn", "-c", "python:service.server.gunicorn_conf"]
+    os.execvpe(sys.executable, argv, env)
+    return EXIT_FAILED  # not reached
+
+
 COMMANDS = {
+    "serve": cmd_serve,
     "normalize": cmd_normalize,
     "batch": cmd_batch,
     "models": cmd_models,

@@ -50,6 +50,14 @@ class Settings:
     cache_size: int = 20000
     max_bytes: int = 10 * 1024 * 1024
     latin_candidates: tuple[str, ...] = DEFAULT_LATIN_CANDIDATES
+    # HTTP service
+    #: API keys accepted by the HTTP service (empty: no key needed). Never logged.
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    #: Origins allowed by CORS (empty: CORS off; "*" allows any).
+    cors_origins: tuple[str, ...] = ()
+    max_batch_documents: int = 64
+    #: Log document text (off by default: documents may be confidential).
+    debug: bool = False
 
     def __post_init__(self) -> None:
         checks = {
@@ -61,6 +69,7 @@ class Settings:
             "decoding_cap": self.decoding_cap >= 1,
             "cache_size": self.cache_size >= 0,
             "max_bytes": self.max_bytes >= 1,
+            "max_batch_documents": self.max_batch_documents >= 1,
             "latin_candidates": "en" in self.latin_candidates,
         }
         bad = [name for name, ok in checks.items() if not ok]
@@ -92,6 +101,10 @@ class Settings:
 def _parse(name: str, type_name: object, raw: str) -> object:
     type_name = str(type_name)
     try:
+        if type_name == "bool":
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise ValueError("expected true or false")
+            return raw.lower() in ("1", "true", "yes", "on")
         if type_name == "int":
             return int(raw)
         if type_name == "float":

@@ -19,7 +19,17 @@ from .scripts import script_counts
 ZXX = "zxx"  # ISO 639: no linguistic content
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
-_URLISH = re.compile(r"\b(?:https?://|www\.)\S+|\S+@\S+\.\w+|\b\S+\.(?:com|org|net|ru|ua|cn|gov|edu)\b")
+_DOMAIN = re.compile(r"[\w.-]+\.(?:com|org|net|ru|ua|cn|gov|edu|uk|de|fr|io)\W*", re.IGNORECASE)
+
+
+def _without_addresses(text: str) -> str:
+    """Drop URLs, e-mail addresses and domain names, token by token (linear time)."""
+    return " ".join(
+        t
+        for t in text.split()
+        if not ("://" in t or t.startswith("www.") or "@" in t or _DOMAIN.fullmatch(t))
+    )
+
 
 # English function words that other Latin-script languages do not use as words of their own.
 EN_FUNCTION_WORDS = frozenset(
@@ -181,7 +191,7 @@ class Detector:
         return Detection(lang, round(min(prob, _share(n, letters)), 4))
 
     def _latin_lang(self, text: str) -> Detection:
-        words = [w.lower() for w in _WORD.findall(_URLISH.sub(" ", text))]
+        words = [w.lower() for w in _WORD.findall(_without_addresses(text))]
         if len(words) < self.MIN_WORDS:
             return ENGLISH_DEFAULT if words else Detection(ZXX, 1.0)
         english = sum(1 for w in words if w in EN_FUNCTION_WORDS)

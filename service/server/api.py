@@ -1,0 +1,176 @@
+"""The ``/v1`` API: normalize one document or a batch, list languages."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from ..detect import FUNCTION_WORDS
+from ..document import Document
+from ..errors import OptionsError, TooLargeError, TransnormError
+from ..options import FORMATS, Options
+from ..pipeline import Pipeline
+from ..render import FORMAT_MEDIA_TYPES, render
+from .errors import ApiError, problem_for
+from .metrics import record_cache, record_document
+
+api = Blueprint("api", __name__)
+
+_ACCEPT = {"application/json": "json", "text/plain": "text", "text/html": "html"}
+DETECTABLE = sorted(
+    {"zh", "ja", "ko", "ru", "uk", "be", "bg", "sr", "mk", "el", "ar", "he", "hi", "th", *FUNCTION_WORDS}
+)
+
+
+def _pipeline() -> Pipeline:
+    state = current_app.extensions["transnorm"]
+    if not state.ready.is_set():
+        raise ApiError(503, "Not ready", "models are still loading; retry shortly")
+    return state.pipeline
+
+
+def _options(data: Any, query_format: str | None) -> Options:
+    values = dict(data or {}) if isinstance(data, dict) or data is None else data
+    if not isinstance(values, dict):
+        raise OptionsError(f"options must be an object; got {type(values).__name__}")
+    for name in ("markers", "chrome", "errors"):
+        if name in request.args and name not in values:
+            values[name] = request.args[name]
+    if "beam_size" in request.args and "beam_size" not in values:
+        try:
+            values["beam_size"] = int(request.args["beam_size"])
+        except ValueError:
+            raise OptionsError("beam_size must be an integer") from None
+    fmt = query_format or values.get("format") or _format_from_accept()
+    values["format"] = fmt
+    return Options.from_mapping(values)
+
+
+def _format_from_accept() -> str:
+    best = request.accept_mimetypes.best_match(list(_ACCEPT), default="application/json")
+    return _ACCEPT.get(best or "application/json", "json")
+
+
+def _json_body() -> Any:
+    data = request.get_data(cache=True)
+    try:
+        return json.loads(data)
+    except UnicodeDecodeError as exc:
+        raise ApiError(
+            400,
+            "Invalid UTF-8",
+            f"the JSON body is not UTF-8 at byte offset {exc.start}",
+            byte_offset=exc.start,
+        ) from None
+    except ValueError as exc:
+        raise ApiError(400, "Malformed JSON", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ApiError(400, "Malformed JSON", "the JSON body is nested too deeply") from None
+
+
+def _respond(doc: Document, options: Options) -> Response:
+    body = render(doc, options.format, options.markers, pretty=False)
+    return Response(body, content_type=FORMAT_MEDIA_TYPES[options.format])
+
+
+@api.post("/normalize")
+def normalize():  # type: ignore[no-untyped-def]
+    """Body: the document as ``text/plain``, or JSON ``{"text", "id"?, "options"?}``."""
+    query_format = request.args.get("format")
+    if query_format is not None and query_format not in FORMATS:
+        raise OptionsError(f"format must be one of {', '.join(FORMATS)}; got {query_format!r}")
+    mimetype = request.mimetype
+    if mimetype == "text/plain":
+        charset = request.mimetype_params.get("charset", "utf-8").lower()
+        if charset not in ("utf-8", "utf8"):
+            raise ApiError(415, "Unsupported charset", f"documents must be UTF-8, not {charset}")
+        options = _options({}, query_format)
+        data: bytes | str = request.get_data(cache=False)
+        doc_id = request.args.get("id")
+    elif mimetype == "application/json":
+        body = _json_body()
+        if not isinstance(body, dict):
+            raise ApiError(400, "Invalid request", 'the JSON body must be an object with a "text" member')
+        unknown = set(body) - {"text", "id", "options"}
+        if unknown:
+            raise ApiError(400, "Invalid request", f"unknown member(s): {', '.join(sorted(unknown))}")
+        if not isinstance(body.get("text"), str):
+            raise ApiError(400, "Invalid request", 'the JSON body needs a "text" member that is a string')
+        if body.get("id") is not None and not isinstance(body["id"], str):
+            raise ApiError(400, "Invalid request", '"id" must be a string')
+        options = _options(body.get("options"), query_format)
+        data, doc_id = body["text"], body.get("id")
+    else:
+        raise ApiError(
+            415,
+            "Unsupported media type",
+            f"send the document as text/plain or application/json, not {mimetype or 'no content type'}",
+        )
+    limit = current_app.extensions["transnorm"].settings.max_bytes
+    size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise TooLargeError(f"document is {size} bytes; the limit is {limit} (TRANSNORM_MAX_BYTES)")
+    pipeline = _pipeline()
+    doc = pipeline(data, options, doc_id)
+    record_document(doc)
+    record_cache(pipeline.engine)
+    return _respond(doc, options)
+
+
+@api.post("/normalize/batch")
+def normalize_batch():  # type: ignore[no-untyped-def]
+    """Body: ``{"documents": [{"id", "text", "options"}, ...]}``; one result per document, in order."""
+    if request.mimetype != "application/json":
+        raise ApiError(415, "Unsupported media type", "send the batch as application/json")
+    body = _json_body()
+    documents = body.get("documents") if isinstance(body, dict) else None
+    if not isinstance(documents, list):
+        raise ApiError(400, "Invalid request", 'the body must be {"documents": [...]}')
+    limit = current_app.extensions["transnorm"].settings.max_batch_documents
+    if len(documents) > limit:
+        raise ApiError(413, "Batch too large", f"at most {limit} documents per batch; got {len(documents)}")
+    items: list[tuple[str, Options | None, str | None]] = []
+    errors: dict[int, dict[str, Any]] = {}
+    for i, item in enumerate(documents):
+        try:
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise OptionsError('each document must be an object with a "text" string')
+            unknown = set(item) - {"text", "id", "options"}
+            if unknown:
+                raise OptionsError(f"unknown member(s): {', '.join(sorted(unknown))}")
+            items.append((item["text"], _options(item.get("options"), "json"), item.get("id")))
+        except TransnormError as exc:
+            status, title, extra = problem_for(exc)
+            errors[i] = {"status": status, "title": title, "detail": str(exc), **extra}
+            items.append(("", None, None))
+    todo = [i for i in range(len(items)) if i not in errors]
+    pipeline = _pipeline()
+    results = pipeline.normalize_many([items[i] for i in todo])
+    record_cache(pipeline.engine)
+    out: list[dict[str, Any]] = [{} for _ in items]
+    for i, result in zip(todo, results, strict=True):
+        doc_id = items[i][2]
+        if isinstance(result, TransnormError):
+            status, title, extra = problem_for(result)
+            out[i] = {
+                "id": doc_id,
+                "error": {"status": status, "title": title, "detail": str(result), **extra},
+            }
+        else:
+            record_document(result)
+            out[i] = {"id": doc_id, "result": result.to_dict()}
+    for i, error in errors.items():
+        item = documents[i]
+        out[i] = {"id": item.get("id") if isinstance(item, dict) else None, "error": error}
+    return jsonify(results=out)
+
+
+@api.get("/languages")
+def languages():  # type: ignore[no-untyped-def]
+    state = current_app.extensions["transnorm"]
+    pairs = []
+    if state.ready.is_set():
+        pairs = [m.to_dict() for m in state.pipeline.engine.models().values()]
+    return jsonify(translation=pairs, detection=DETECTABLE)

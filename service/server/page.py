@@ -1,0 +1,140 @@
+"""``GET /``: a small page to paste or drop a document and see the English result."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+page = Blueprint("page", __name__)
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>transnorm</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+body{font:15px/1.5 system-ui,sans-serif;max-width:64rem;margin:1.5rem auto;padding:0 1rem;color:#222}
+textarea{width:100%;height:12rem;font:13px/1.4 ui-monospace,monospace;box-sizing:border-box}
+textarea.drop{outline:3px dashed #4a7bd0}
+#out{white-space:pre-wrap;border:1px solid #ddd;padding:1rem;min-height:4rem;margin-top:1rem}
+mark.tr{background:#e6f0ff;border-bottom:2px solid #4a7bd0;cursor:help}
+mark.un{background:#fff3cd;border-bottom:2px solid #c99a00;cursor:help}
+#removed li{color:#777}
+.bar{display:flex;gap:.6rem;align-items:center;margin:.5rem 0;flex-wrap:wrap}
+#status{color:#555}
+</style></head><body>
+<h1>transnorm</h1>
+<p>Paste or drop a document. Foreign passages are translated into English
+(<mark class="tr">highlighted</mark>: hover for the source and its language); page chrome,
+repeated titles, comment forms and machine-translation notices are removed and listed apart.
+API: <a href="/docs">/docs</a>.</p>
+<textarea id="input" placeholder="Paste a document here, or drop a .txt file"></textarea>
+<div class="bar">
+  <button id="go">Normalize</button>
+  <label>chrome <select id="chrome"><option>remove</option><option>keep</option></select></label>
+  <label>API key <input id="key" type="password" size="16" autocomplete="off"></label>
+  <span id="status"></span>
+</div>
+<div class="bar" id="downloads" hidden>
+  Download: <a id="dl-json" download="transnorm.json">JSON</a>
+  <a id="dl-text" download="transnorm.txt">text</a>
+  <a id="dl-html" download="transnorm.html" href="#">HTML</a>
+</div>
+<div id="out" aria-live="polite"></div>
+<section id="removed-section" hidden><h2>Removed</h2><ul id="removed"></ul></section>
+<section id="notices-section" hidden><h2>Upstream machine translation</h2><ul id="notices"></ul></section>
+<script>
+"use strict";
+const $ = (id) => document.getElementById(id);
+let last = null;
+
+function headers(type) {
+  const h = {"Content-Type": type};
+  if ($("key").value) h["X-API-Key"] = $("key").value;
+  return h;
+}
+
+function blobUrl(text, type) { return URL.createObjectURL(new Blob([text], {type})); }
+
+function show(doc) {
+  const out = $("out");
+  out.replaceChildren();
+  const removed = $("removed");
+  removed.replaceChildren();
+  for (const span of doc.spans) {
+    if (span.action === "removed") {
+      const li = document.createElement("li");
+      li.className = "rm";
+      li.dataset.reason = span.reason;
+      li.textContent = span.reason + ": " + span.source_text.trim();
+      removed.appendChild(li);
+    } else if (span.action === "translated" || span.action === "untranslated") {
+      const mark = document.createElement("mark");
+      mark.className = span.action === "translated" ? "tr" : "un";
+      mark.lang = span.action === "translated" ? "en-x-mtfrom-" + span.lang : span.lang;
+      mark.dataset.sourceLang = span.lang;
+      mark.title = span.lang + (span.action === "translated" ? " → en: " : " (not translated: " +
+        span.reason + "): ") + span.source_text;
+      mark.textContent = span.text;
+      out.appendChild(mark);
+    } else {
+      out.appendChild(document.createTextNode(span.text));
+    }
+  }
+  $("removed-section").hidden = removed.children.length === 0;
+  const notices = $("notices");
+  notices.replaceChildren(...doc.upstream_translation.map((n) => {
+    const li = document.createElement("li");
+    li.textContent = n.service + ": " + n.evidence;
+    return li;
+  }));
+  $("notices-section").hidden = doc.upstream_translation.length === 0;
+  $("dl-json").href = blobUrl(JSON.stringify(doc, null, 2), "application/json");
+  $("dl-text").href = blobUrl(doc.text, "text/plain");
+  $("downloads").hidden = false;
+  const counts = doc.stats.actions;
+  $("status").textContent = (doc.complete ? "complete" : "incomplete") + " · " +
+    Object.entries(counts).filter(([, n]) => n).map(([a, n]) => n + " " + a).join(", ");
+}
+
+async function normalize() {
+  const text = $("input").value;
+  $("status").textContent = "working…";
+  try {
+    const res = await fetch("/v1/normalize", {method: "POST", headers: headers("application/json"),
+      body: JSON.stringify({text, options: {chrome: $("chrome").value}})});
+    const body = await res.json();
+    if (!res.ok) { $("status").textContent = body.title + ": " + body.detail; return; }
+    last = text;
+    show(body);
+  } catch (err) {
+    $("status").textContent = "request failed: " + err;
+  }
+}
+
+$("dl-html").addEventListener("click", async (event) => {
+  event.preventDefault();
+  if (last === null) return;
+  const res = await fetch("/v1/normalize?format=html", {method: "POST", headers: headers("application/json"),
+    body: JSON.stringify({text: last, options: {chrome: $("chrome").value}})});
+  const a = document.createElement("a");
+  a.href = blobUrl(await res.text(), "text/html");
+  a.download = "transnorm.html";
+  a.click();
+});
+$("go").addEventListener("click", normalize);
+$("input").addEventListener("paste", () => setTimeout(normalize, 0));
+const area = $("input");
+area.addEventListener("dragover", (e) => { e.preventDefault(); area.classList.add("drop"); });
+area.addEventListener("dragleave", () => area.classList.remove("drop"));
+area.addEventListener("drop", async (e) => {
+  e.preventDefault();
+  area.classList.remove("drop");
+  const file = e.dataTransfer.files[0];
+  if (file) { area.value = await file.text(); normalize(); }
+});
+</script>
+</body></html>
+"""
+
+
+@page.get("/")
+def index():  # type: ignore[no-untyped-def]
+    return Response(PAGE, content_type="text/html; charset=utf-8")

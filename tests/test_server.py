@@ -1,0 +1,330 @@
+"""The HTTP service: every endpoint and error through Flask's test client, then the real thing
+under gunicorn on a loopback port with two workers and the tiny real model."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SEEDS, FakeEngine
+
+from service import Pipeline, Settings
+from service.server import create_app
+from service.server.middleware import key_is_valid
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.fixture
+def app(detector):
+    pipeline = Pipeline(Settings(), engine=FakeEngine(), detector=detector)
+    return create_app(Settings(max_bytes=50_000, max_batch_documents=3), pipeline, background=False)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def _seed(prefix: str) -> bytes:
+    return next(SEEDS.glob(f"{prefix}_*.txt")).read_bytes()
+
+
+def test_health_ready_languages(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json["status"] == "ready"
+    langs = client.get("/v1/languages").json
+    assert {p["from"] for p in langs["translation"]} == {"zh", "ru"}
+    assert {"zh", "ja", "ko", "ru", "uk", "fr", "de", "es"} <= set(langs["detection"])
+
+
+def test_normalize_text_plain_returns_the_contract(client):
+    r = client.post("/v1/normalize", data=_seed("003"), content_type="text/plain")
+    assert r.status_code == 200 and r.mimetype == "application/json"
+    doc = r.json
+    assert doc["schema"] == "transnorm/1"
+    zh = [s for s in doc["spans"] if s["lang"] == "zh"]
+    assert zh and {s["action"] for s in zh} == {"translated"}
+    assert r.headers["X-Request-Id"]
+
+
+def test_normalize_json_body_with_options_and_formats(client):
+    body = {"text": _seed("004").decode(), "id": "d4", "options": {"chrome": "keep"}}
+    r = client.post("/v1/normalize", json=body)
+    assert r.json["id"] == "d4" and "Skip to main content" in r.json["text"]
+    r = client.post("/v1/normalize?format=text&markers=none", json={"text": "Hello.\n科尔图诺夫。"})
+    assert r.mimetype == "text/plain" and r.get_data(as_text=True).startswith("Hello.\n")
+    r = client.post("/v1/normalize", json={"text": "Hi"}, headers={"Accept": "text/html"})
+    assert r.mimetype == "text/html" and r.get_data(as_text=True).startswith("<!DOCTYPE html>")
+
+
+@pytest.mark.parametrize(
+    "kwargs, status, detail",
+    [
+        ({"data": b"ab\xffcd", "content_type": "text/plain"}, 400, "byte offset 2"),
+        ({"data": b"{bad", "content_type": "application/json"}, 400, "not valid JSON"),
+        ({"data": b"[1, 2]", "content_type": "application/json"}, 400, "must be an object"),
+        ({"json": {"id": "x"}}, 400, '"text"'),
+        ({"json": {"text": 5}}, 400, '"text"'),
+        ({"json": {"text": "x", "extra": 1}}, 400, "unknown member"),
+        ({"json": {"text": "x", "options": {"colour": "red"}}}, 400, "unknown option"),
+        ({"json": {"text": "x", "options": {"beam_size": "4"}}}, 400, "beam_size"),
+        ({"json": {"text": "x", "options": []}}, 400, "options must be an object"),
+        ({"data": b"\x89PNG", "content_type": "image/png"}, 415, "image/png"),
+        ({"data": b"x", "content_type": "text/plain; charset=latin-1"}, 415, "UTF-8"),
+        ({"data": b"x" * 200_000, "content_type": "text/plain"}, 413, "limit"),
+        ({"data": b"x" * 60_000, "content_type": "text/plain"}, 413, "limit is 50000"),
+        ({"data": b'{"text": "' + b"[" * 100_000 + b'"}', "content_type": "application/json"}, 413, "limit"),
+        ({"data": b"[" * 50_000, "content_type": "application/json"}, 400, "JSON"),
+    ],
+)
+def test_errors_are_problem_json(client, kwargs, status, detail):
+    r = client.post("/v1/normalize", **kwargs)
+    assert r.status_code == status, r.get_data(as_text=True)[:300]
+    assert r.mimetype == PROBLEM
+    assert detail in r.json["detail"] and r.json["status"] == status
+
+
+def test_unknown_format_and_method(client):
+    r = client.post("/v1/normalize?format=pdf", data=b"x", content_type="text/plain")
+    assert r.status_code == 400 and r.mimetype == PROBLEM
+    assert client.get("/v1/normalize").status_code == 405
+    assert client.get("/nope").mimetype == PROBLEM
+
+
+def test_batch_results_in_order_with_errors_in_place(client):
+    docs = [
+        {"id": "a", "text": "第一句。"},
+        {"id": "b", "text": "x", "options": {"bad": 1}},
+        {"id": "c", "text": "第二句。"},
+    ]
+    r = client.post("/v1/normalize/batch", json={"documents": docs})
+    assert r.status_code == 200
+    results = r.json["results"]
+    assert [x["id"] for x in results] == ["a", "b", "c"]
+    assert "result" in results[0] and "result" in results[2]
+    assert results[1]["error"]["status"] == 400
+    r = client.post("/v1/normalize/batch", json={"documents": docs * 2})
+    assert r.status_code == 413 and r.mimetype == PROBLEM
+    assert client.post("/v1/normalize/batch", json={"docs": []}).status_code == 400
+    assert client.post("/v1/normalize/batch", data=b"x", content_type="text/plain").status_code == 415
+
+
+def test_batch_shares_translation_calls(detector):
+    engine = FakeEngine()
+    app = create_app(Settings(), Pipeline(Settings(), engine=engine, detector=detector), background=False)
+    docs = [{"text": "第一句。"}, {"text": "第二句。"}, {"text": "Третье предложение здесь."}]
+    app.test_client().post("/v1/normalize/batch", json={"documents": docs})
+    assert sorted((lang, len(s)) for lang, s in engine.calls) == [("ru", 1), ("zh", 2)]
+
+
+def test_readiness_flips_only_after_models_load(detector):
+    release = threading.Event()
+
+    class SlowEngine(FakeEngine):
+        def load(self):
+            release.wait(10)
+
+    pipeline = Pipeline(Settings(), engine=SlowEngine(), detector=detector)
+    client = create_app(Settings(), pipeline, background=True).test_client()
+    assert client.get("/readyz").status_code == 503
+    assert client.post("/v1/normalize", data=b"x", content_type="text/plain").status_code == 503
+    assert client.get("/healthz").status_code == 200
+    release.set()
+    for _ in range(100):
+        if client.get("/readyz").status_code == 200:
+            break
+        time.sleep(0.05)
+    assert client.get("/readyz").status_code == 200
+
+
+def test_failed_model_load_is_reported_not_ready(detector):
+    class Broken(FakeEngine):
+        def load(self):
+            raise RuntimeError("model.bin is corrupt")
+
+    client = create_app(
+        Settings(), Pipeline(Settings(), engine=Broken(), detector=detector), background=False
+    ).test_client()
+    r = client.get("/readyz")
+    assert r.status_code == 503 and "model.bin is corrupt" in r.json["detail"]
+
+
+def test_api_keys(detector):
+    pipeline = Pipeline(Settings(), engine=FakeEngine(), detector=detector)
+    client = create_app(Settings(api_keys=("k1", "k2")), pipeline, background=False).test_client()
+    assert client.post("/v1/normalize", data=b"x", content_type="text/plain").status_code == 401
+    bad = client.post("/v1/normalize", data=b"x", content_type="text/plain", headers={"X-API-Key": "k3"})
+    assert bad.status_code == 401 and bad.mimetype == PROBLEM
+    ok = client.post("/v1/normalize", data=b"x", content_type="text/plain", headers={"X-API-Key": "k2"})
+    assert ok.status_code == 200
+    bearer = client.post(
+        "/v1/normalize", data=b"x", content_type="text/plain", headers={"Authorization": "Bearer k1"}
+    )
+    assert bearer.status_code == 200
+    assert client.get("/readyz").status_code == 200  # probes need no key
+    assert key_is_valid("abc", ("abc",)) and not key_is_valid("abd", ("abc",)) and not key_is_valid("", ())
+
+
+def test_cors_off_by_default_and_on_when_configured(client, detector):
+    r = client.get("/healthz", headers={"Origin": "https://example.org"})
+    assert "Access-Control-Allow-Origin" not in r.headers
+    pipeline = Pipeline(Settings(), engine=FakeEngine(), detector=detector)
+    c2 = create_app(Settings(cors_origins=("https://example.org",)), pipeline, background=False).test_client()
+    r = c2.get("/healthz", headers={"Origin": "https://example.org"})
+    assert r.headers["Access-Control-Allow-Origin"] == "https://example.org"
+    assert (
+        "Access-Control-Allow-Origin"
+        not in c2.get("/healthz", headers={"Origin": "https://evil.test"}).headers
+    )
+
+
+def test_logs_never_contain_document_text(client, caplog, capsys):
+    client.post("/v1/normalize", data="SECRET-DOCUMENT 科尔图诺夫。".encode(), content_type="text/plain")
+    captured = capsys.readouterr()
+    assert "SECRET-DOCUMENT" not in captured.err + captured.out
+    assert '"path": "/v1/normalize"' in captured.err
+
+
+def test_metrics_openapi_docs_page(client):
+    client.post("/v1/normalize", data=_seed("003"), content_type="text/plain")
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'transnorm_http_requests_total{endpoint="/v1/normalize",status="200"}' in metrics
+    assert 'transnorm_translated_chars_total{lang="zh"}' in metrics
+    assert "transnorm_http_request_seconds_bucket" in metrics
+    assert 'transnorm_spans_total{action="translated"}' in metrics
+    spec = client.get("/openapi.json").json
+    assert spec["openapi"].startswith("3.1")
+    assert {
+        "/v1/normalize",
+        "/v1/normalize/batch",
+        "/v1/languages",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    } <= set(spec["paths"])
+    assert "/v1/normalize" in client.get("/docs").get_data(as_text=True)
+    page = client.get("/").get_data(as_text=True)
+    assert "<textarea" in page and "/v1/normalize" in page
+
+
+def test_openapi_is_valid():
+    openapi_spec_validator = pytest.importorskip("openapi_spec_validator")
+    from service.server.openapi import spec
+
+    openapi_spec_validator.validate(spec())
+
+
+# -- the real server ------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, timeout: float = 5) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def _post(url: str, data: bytes, content_type: str, timeout: float = 60) -> tuple[int, dict, bytes]:
+    req = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+@pytest.fixture(scope="module")
+def server(real_settings, tmp_path_factory):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TRANSNORM_MODELS_DIR": str(real_settings.models_dir),
+        "TRANSNORM_COMPUTE_TYPE": "float32",
+        "TRANSNORM_MAX_BYTES": "100000",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = (tmp_path_factory.mktemp("server") / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", "2"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if _get(base + "/readyz", 1)[0] == 200:
+                break
+        except OSError:
+            pass
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("server did not become ready: " + Path(log.name).read_text())
+    yield base
+    proc.terminate()
+    proc.wait(30)
+
+
+def test_real_server_translates_seed_003(server):
+    status, _, body = _post(server + "/v1/normalize", _seed("003"), "text/plain")
+    assert status == 200
+    doc = json.loads(body)
+    han = [s for s in doc["spans"] if any("\u4e00" <= c <= "\u9fff" for c in s["source_text"])]
+    assert han and all(s["lang"] == "zh" and s["action"] == "translated" for s in han)
+    assert han[0]["engine"] == {"name": "argostranslate", "package": "translate-zh_en", "version": "0.1"}
+
+
+def test_real_server_errors(server):
+    for data, ctype, status in [
+        (b"a\xff", "text/plain", 400),
+        (b"{", "application/json", 400),
+        (b'{"id": "x"}', "application/json", 400),
+        (b"x" * 300_000, "text/plain", 413),
+        (b"\x89PNG", "image/png", 415),
+    ]:
+        code, headers, body = _post(server + "/v1/normalize", data, ctype)
+        assert code == status
+        assert headers["Content-Type"].startswith(PROBLEM)
+        assert json.loads(body)["detail"]
+
+
+def test_two_workers_agree_and_metrics_add_up(server):
+    outputs = set()
+    for _ in range(8):
+        status, _, body = _post(server + "/v1/normalize", _seed("003"), "text/plain")
+        assert status == 200
+        outputs.add(body)
+    assert len(outputs) == 1  # whichever worker answered
+    counts = set()
+    for _ in range(4):
+        text = _get(server + "/metrics")[1].decode()
+        line = next(
+            x
+            for x in text.splitlines()
+            if x.startswith('transnorm_http_requests_total{endpoint="/v1/normalize",status="200"}')
+        )
+        counts.add(float(line.split()[-1]))
+    assert len(counts) == 1 and counts.pop() >= 9
+    for path in ("/openapi.json", "/", "/docs", "/healthz", "/v1/languages"):
+        assert _get(server + path)[0] == 200
