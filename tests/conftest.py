@@ -4,6 +4,13 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -105,3 +112,64 @@ def real_settings(tmp_path_factory, tiny_package) -> Settings:
 @pytest.fixture(scope="session")
 def real_pipeline(real_settings, detector) -> Pipeline:
     return Pipeline(real_settings, detector=detector)
+
+
+# -- a real server: gunicorn on a loopback port, two workers, the tiny real model ------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 5) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def http_post(url: str, data: bytes, content_type: str, timeout: float = 60) -> tuple[int, dict, bytes]:
+    req = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+@pytest.fixture(scope="session")
+def server(real_settings, tmp_path_factory):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "TRANSNORM_MODELS_DIR": str(real_settings.models_dir),
+        "TRANSNORM_COMPUTE_TYPE": "float32",
+        "TRANSNORM_MAX_BYTES": "100000",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = (tmp_path_factory.mktemp("server") / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", "2"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if http_get(base + "/readyz", 1)[0] == 200:
+                break
+        except OSError:
+            pass
+        time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("server did not become ready: " + Path(log.name).read_text())
+    yield base
+    proc.terminate()
+    proc.wait(30)

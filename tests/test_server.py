@@ -4,18 +4,11 @@ under gunicorn on a loopback port with two workers and the tiny real model."""
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.error
-import urllib.request
-from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, FakeEngine
+from conftest import SEEDS, FakeEngine, http_get, http_post
 
 from service import Pipeline, Settings
 from service.server import create_app
@@ -225,69 +218,11 @@ def test_openapi_is_valid():
     openapi_spec_validator.validate(spec())
 
 
-# -- the real server ------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, timeout: float = 5) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-
-
-def _post(url: str, data: bytes, content_type: str, timeout: float = 60) -> tuple[int, dict, bytes]:
-    req = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": content_type})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
-
-
-@pytest.fixture(scope="module")
-def server(real_settings, tmp_path_factory):
-    port = _free_port()
-    env = {
-        **os.environ,
-        "TRANSNORM_MODELS_DIR": str(real_settings.models_dir),
-        "TRANSNORM_COMPUTE_TYPE": "float32",
-        "TRANSNORM_MAX_BYTES": "100000",
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log = (tmp_path_factory.mktemp("server") / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", "2"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if _get(base + "/readyz", 1)[0] == 200:
-                break
-        except OSError:
-            pass
-        time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("server did not become ready: " + Path(log.name).read_text())
-    yield base
-    proc.terminate()
-    proc.wait(30)
+# -- the real server (fixture `server` in conftest.py) ------------------------------------
 
 
 def test_real_server_translates_seed_003(server):
-    status, _, body = _post(server + "/v1/normalize", _seed("003"), "text/plain")
+    status, _, body = http_post(server + "/v1/normalize", _seed("003"), "text/plain")
     assert status == 200
     doc = json.loads(body)
     han = [s for s in doc["spans"] if any("\u4e00" <= c <= "\u9fff" for c in s["source_text"])]
@@ -303,7 +238,7 @@ def test_real_server_errors(server):
         (b"x" * 300_000, "text/plain", 413),
         (b"\x89PNG", "image/png", 415),
     ]:
-        code, headers, body = _post(server + "/v1/normalize", data, ctype)
+        code, headers, body = http_post(server + "/v1/normalize", data, ctype)
         assert code == status
         assert headers["Content-Type"].startswith(PROBLEM)
         assert json.loads(body)["detail"]
@@ -312,13 +247,13 @@ def test_real_server_errors(server):
 def test_two_workers_agree_and_metrics_add_up(server):
     outputs = set()
     for _ in range(8):
-        status, _, body = _post(server + "/v1/normalize", _seed("003"), "text/plain")
+        status, _, body = http_post(server + "/v1/normalize", _seed("003"), "text/plain")
         assert status == 200
         outputs.add(body)
     assert len(outputs) == 1  # whichever worker answered
     counts = set()
     for _ in range(4):
-        text = _get(server + "/metrics")[1].decode()
+        text = http_get(server + "/metrics")[1].decode()
         line = next(
             x
             for x in text.splitlines()
@@ -327,4 +262,4 @@ def test_two_workers_agree_and_metrics_add_up(server):
         counts.add(float(line.split()[-1]))
     assert len(counts) == 1 and counts.pop() >= 9
     for path in ("/openapi.json", "/", "/docs", "/healthz", "/v1/languages"):
-        assert _get(server + path)[0] == 200
+        assert http_get(server + path)[0] == 200

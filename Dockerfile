@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# transnorm: HTTP service by default; also a pipeline step:
+#   docker run -i IMAGE transnorm normalize - < in.txt > out.json
+# Models are baked in at build time from models/*.argosmodel in the build context, and/or
+# downloaded from the Argos index by name: --build-arg MODELS="translate-zh_en translate-ru_en".
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 HOME=/tmp
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY service ./service
+COPY models ./models
+# No torch: argos-translate-lt provides the argostranslate module without stanza/torch.
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install . \
+ && ! /opt/venv/bin/python -c "import torch" 2>/dev/null
+ARG MODELS=""
+ENV TRANSNORM_MODELS_DIR=/opt/transnorm/packages TRANSNORM_MANIFEST=/src/models/manifest.json
+RUN /opt/venv/bin/transnorm models setup --offline \
+ && for name in $MODELS; do /opt/venv/bin/transnorm models install "$name" || exit 1; done \
+ && /opt/venv/bin/transnorm models verify \
+ && mkdir -p /opt/transnorm/packages && cp models/manifest.json /opt/transnorm/manifest.json
+
+FROM ${PYTHON_IMAGE} AS runtime
+RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin transnorm
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /opt/transnorm /opt/transnorm
+# Everything written at run time goes under /tmp, so the root filesystem can be read-only:
+#   docker run --read-only --tmpfs /tmp -p 8000:8000 IMAGE
+ENV PATH=/opt/venv/bin:$PATH \
+    TRANSNORM_MODELS_DIR=/opt/transnorm/packages \
+    TRANSNORM_MANIFEST=/opt/transnorm/manifest.json \
+    TRANSNORM_HOST=0.0.0.0 \
+    TRANSNORM_PORT=8000 \
+    HOME=/tmp XDG_DATA_HOME=/tmp/.local/share XDG_CACHE_HOME=/tmp/.cache XDG_CONFIG_HOME=/tmp/.config \
+    PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+USER 10001
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-m", "service.server.healthcheck"]
+CMD ["transnorm", "serve"]
