@@ -79,6 +79,10 @@ def test_normalize_json_body_with_options_and_formats(client):
         ({"data": b"x" * 60_000, "content_type": "text/plain"}, 413, "limit is 50000"),
         ({"data": b'{"text": "' + b"[" * 100_000 + b'"}', "content_type": "application/json"}, 413, "limit"),
         ({"data": b"[" * 50_000, "content_type": "application/json"}, 400, "JSON"),
+        ({"data": b'{"text": "\\ud800"}', "content_type": "application/json"}, 400, "surrogate"),
+        ({"json": {"text": "x", "id": 5}}, 400, '"id"'),
+        ({"data": b"x", "content_type": "text/plain", "query_string": {"beam_size": "x"}}, 400, "beam_size"),
+        ({"data": b"x"}, 415, "no content type"),
     ],
 )
 def test_errors_are_problem_json(client, kwargs, status, detail):
@@ -107,6 +111,13 @@ def test_batch_results_in_order_with_errors_in_place(client):
     assert [x["id"] for x in results] == ["a", "b", "c"]
     assert "result" in results[0] and "result" in results[2]
     assert results[1]["error"]["status"] == 400
+    odd = client.post(
+        "/v1/normalize/batch",
+        data=b'{"documents": [{"text": "x", "id": 5}, {"text": "\\ud800", "id": "s"}, 5]}',
+        content_type="application/json",
+    ).json["results"]
+    assert [x["error"]["status"] for x in odd] == [400, 400, 400]
+    assert [x["id"] for x in odd] == [None, "s", None]
     r = client.post("/v1/normalize/batch", json={"documents": docs * 2})
     assert r.status_code == 413 and r.mimetype == PROBLEM
     assert client.post("/v1/normalize/batch", json={"docs": []}).status_code == 400

@@ -140,6 +140,8 @@ def normalize_batch():  # type: ignore[no-untyped-def]
             unknown = set(item) - {"text", "id", "options"}
             if unknown:
                 raise OptionsError(f"unknown member(s): {', '.join(sorted(unknown))}")
+            if item.get("id") is not None and not isinstance(item["id"], str):
+                raise OptionsError('"id" must be a string')
             items.append((item["text"], _options(item.get("options"), "json"), item.get("id")))
         except TransnormError as exc:
             status, title, extra = problem_for(exc)
@@ -163,7 +165,8 @@ def normalize_batch():  # type: ignore[no-untyped-def]
             out[i] = {"id": doc_id, "result": result.to_dict()}
     for i, error in errors.items():
         item = documents[i]
-        out[i] = {"id": item.get("id") if isinstance(item, dict) else None, "error": error}
+        doc_id = item.get("id") if isinstance(item, dict) else None
+        out[i] = {"id": doc_id if isinstance(doc_id, str) else None, "error": error}
     return jsonify(results=out)
 
 
