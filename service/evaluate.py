@@ -138,6 +138,12 @@ def evaluate(examples: list[Example], detector: Detector | None = None) -> Resul
         def models(self) -> dict[str, ModelInfo]:
             return {}
 
+        def pairs(self) -> dict[tuple[str, str], ModelInfo]:
+            return {}
+
+        def model_for(self, source: str, target: str) -> None:
+            return None
+
         def translate(self, lang, sentences, beam_size=None):  # type: ignore[no-untyped-def]
             raise AssertionError("evaluation does not translate")
 

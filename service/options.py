@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 
 from .errors import OptionsError
+
+LANG_CODE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?")
 
 FORMATS = ("json", "text", "html")
 MARKERS = ("inline", "footnotes", "none")
@@ -28,6 +31,10 @@ class Options:
     chrome: str = "remove"
     errors: str = "strict"
     beam_size: int | None = None
+    #: ``auto``: find foreign spans and translate them; a language code: translate all text as that language.
+    source: str = "auto"
+    #: Output language: English, or with an explicit ``source`` any installed pair's target.
+    target: str = "en"
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -39,6 +46,17 @@ class Options:
             value = getattr(self, name)
             if value not in allowed:
                 raise OptionsError(f"option {name!r} must be one of {', '.join(allowed)}; got {value!r}")
+        for name in ("source", "target"):
+            value = getattr(self, name)
+            if not (isinstance(value, str) and (value == "auto" or LANG_CODE.fullmatch(value))):
+                raise OptionsError(f"option {name!r} must be a language code such as 'zh'; got {value!r}")
+        if self.target == "auto":
+            raise OptionsError("option 'target' cannot be 'auto'")
+        if self.source == "auto" and self.target != "en":
+            raise OptionsError(
+                f"with source 'auto' transnorm normalizes into English; target {self.target!r} needs an "
+                "explicit source language"
+            )
         if self.beam_size is not None and (
             isinstance(self.beam_size, bool)
             or not isinstance(self.beam_size, int)

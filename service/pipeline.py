@@ -121,7 +121,7 @@ class Pipeline:
         text = decoded.text
         lines = segment.lines(text)
         verdicts = chrome.classify(text, lines)
-        models = self.engine.models()
+        models = self._models_for(options)
         plan = _Plan(decoded, options, doc_id, [])
         units = plan.units
         pos = 0
@@ -141,12 +141,19 @@ class Pipeline:
             pos = line.start
             for sentence in segment.sentences(text, line):
                 _gap(units, text, pos, sentence.start)
-                self._sentence_units(units, text, sentence, models)
+                self._sentence_units(units, text, sentence, models, options)
                 pos = sentence.end
             _apply_joins(units, text, line)
             pos = line.end
         _gap(units, text, pos, len(text))
         return plan
+
+    def _models_for(self, options: Options) -> dict[str, ModelInfo]:
+        """The models that translate into ``options.target``, by source language."""
+        if options.target == "en":
+            return dict(self.engine.models())
+        model = self.engine.model_for(options.source, options.target)
+        return {options.source: model} if model else {}
 
     def _sentence_units(
         self,
@@ -154,7 +161,15 @@ class Pipeline:
         text: str,
         sentence: segment.Sentence,
         models: dict[str, ModelInfo],
+        options: Options,
     ) -> None:
+        if options.source != "auto":
+            # The caller said what language the text is in: no detection, no inline runs.
+            body = text[sentence.start : sentence.end]
+            has_letters = any(c.isalpha() for c in body)
+            detection = Detection(options.source, 1.0) if has_letters else Detection(ZXX, 1.0)
+            units.append(self._unit(text, sentence.start, sentence.end, models, options.target, detection))
+            return
         if not sentence.runs:
             units.append(self._unit(text, sentence.start, sentence.end, models))
             return
@@ -174,7 +189,7 @@ class Pipeline:
             if run:
                 units.append(self._unit(text, s, e, models))
             else:
-                units.append(self._unit(text, s, e, models, host_detection))
+                units.append(self._unit(text, s, e, models, detection=host_detection))
 
     def _unit(
         self,
@@ -182,11 +197,12 @@ class Pipeline:
         start: int,
         end: int,
         models: dict[str, ModelInfo],
+        target: str = "en",
         detection: Detection | None = None,
     ) -> _Unit:
         body = text[start:end]
         detection = detection or self.detector.detect(body)
-        if detection.foreign:
+        if detection.lang not in (target, ZXX):
             model = models.get(detection.lang)
             if model is None:
                 return _Unit(start, end, UNTRANSLATED, detection, body, NO_MODEL)
@@ -196,13 +212,17 @@ class Pipeline:
     # -- translation ----------------------------------------------------------------------
 
     def _translate(self, plans: list[_Plan]) -> None:
-        groups: dict[tuple[str, int | None], list[_Unit]] = defaultdict(list)
+        groups: dict[tuple[str, str, int | None], list[_Unit]] = defaultdict(list)
         for plan in plans:
             for unit in plan.units:
                 if unit.action == _TRANSLATE:
-                    groups[(unit.detection.lang, plan.options.beam_size)].append(unit)
-        for (lang, beam), units in groups.items():
-            results = self.engine.translate(lang, [u.query for u in units], beam)
+                    groups[(unit.detection.lang, plan.options.target, plan.options.beam_size)].append(unit)
+        for (lang, target, beam), units in groups.items():
+            queries = [u.query for u in units]
+            if target == "en":
+                results = self.engine.translate(lang, queries, beam)
+            else:
+                results = self.engine.translate(lang, queries, beam, target=target)
             for unit, result in zip(units, results, strict=True):
                 unit.translation = result
 
@@ -214,7 +234,8 @@ class Pipeline:
         for unit in units:
             if unit.action != _TRANSLATE:
                 continue
-            english = english_punctuation(unit.translation.text) if unit.translation else ""
+            translated = unit.translation.text if unit.translation else ""
+            english = english_punctuation(translated) if plan.options.target == "en" else translated.strip()
             if english:
                 unit.action, unit.text = TRANSLATED, english
             else:

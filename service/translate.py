@@ -53,10 +53,18 @@ class Engine(Protocol):
         """Installed models translating into English, by source language."""
         ...
 
+    def model_for(self, source: str, target: str) -> ModelInfo | None:
+        """The installed model for ``source`` → ``target``, if any."""
+        ...
+
+    def pairs(self) -> Mapping[tuple[str, str], ModelInfo]:
+        """Every installed model, by (source, target)."""
+        ...
+
     def translate(
-        self, lang: str, sentences: Sequence[str], beam_size: int | None = None
+        self, lang: str, sentences: Sequence[str], beam_size: int | None = None, target: str = "en"
     ) -> list[Translation]:
-        """Translate ``sentences`` (all in ``lang``) into English, in order."""
+        """Translate ``sentences`` (all in ``lang``) into ``target``, in order."""
         ...
 
 
@@ -158,34 +166,41 @@ class ArgosEngine:
 
         self.settings = settings
         found = installed(settings.models_dir) if infos is None else list(infos)
+        self._pairs = {(i.from_code, i.to_code): i for i in found}
         self._models = {i.from_code: i for i in found if i.to_code == "en"}
-        self._loaded: dict[str, _Loaded] = {}
+        self._loaded: dict[tuple[str, str], _Loaded] = {}
         self._lock = threading.Lock()
         self.cache = LRUCache(settings.cache_size)
 
     def models(self) -> Mapping[str, ModelInfo]:
         return self._models
 
+    def model_for(self, source: str, target: str) -> ModelInfo | None:
+        return self._pairs.get((source, target))
+
+    def pairs(self) -> Mapping[tuple[str, str], ModelInfo]:
+        return self._pairs
+
     def load(self) -> None:
         """Load every installed model now."""
-        for lang in self._models:
-            self._get(lang)
+        for pair in self._pairs:
+            self._get(pair)
 
-    def _get(self, lang: str) -> _Loaded:
-        loaded = self._loaded.get(lang)
+    def _get(self, pair: tuple[str, str]) -> _Loaded:
+        loaded = self._loaded.get(pair)
         if loaded is None:
             with self._lock:
-                loaded = self._loaded.get(lang)
+                loaded = self._loaded.get(pair)
                 if loaded is None:
-                    loaded = self._loaded[lang] = _Loaded(self._models[lang], self.settings)
+                    loaded = self._loaded[pair] = _Loaded(self._pairs[pair], self.settings)
         return loaded
 
     def translate(
-        self, lang: str, sentences: Sequence[str], beam_size: int | None = None
+        self, lang: str, sentences: Sequence[str], beam_size: int | None = None, target: str = "en"
     ) -> list[Translation]:
-        info = self._models.get(lang)
+        info = self._pairs.get((lang, target))
         if info is None:
-            raise ModelError(f"no installed package translates {lang} into English")
+            raise ModelError(f"no installed package translates {lang} into {target}")
         beam = beam_size or self.settings.beam_size
         results: list[Translation | None] = []
         todo: dict[str, list[int]] = {}
@@ -195,7 +210,7 @@ class ArgosEngine:
             if hit is None:
                 todo.setdefault(sentence, []).append(i)
         if todo:
-            model = self._get(lang)
+            model = self._get((lang, target))
             unique = list(todo)
             tokens = model.sp.encode(unique, out_type=str)
             longest = max(len(t) for t in tokens)

@@ -52,7 +52,13 @@ class FakeEngine:
     def models(self):
         return self._models
 
-    def translate(self, lang, sentences, beam_size=None):
+    def pairs(self):
+        return {(lang, "en"): info for lang, info in self._models.items()}
+
+    def model_for(self, source, target):
+        return self._models.get(source) if target == "en" else None
+
+    def translate(self, lang, sentences, beam_size=None, target="en"):
         self.calls.append((lang, list(sentences)))
         out = []
         for s in sentences:

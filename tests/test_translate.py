@@ -58,3 +58,22 @@ def test_seed_003_through_the_real_engine(real_pipeline, seeds):
     assert doc.models == [
         {"package": "translate-zh_en", "version": "0.1", "from": "zh", "to": "en", "used": True}
     ]
+
+
+def test_explicit_source_and_another_target_use_that_pair(tmp_path, tiny_package, corpus, detector):
+    from service import Options, Pipeline, Settings
+    from service.modelbuild import build_package
+    from service.models import install_file
+
+    zh_fr = build_package(tmp_path / "zh_fr.argosmodel", "zh", corpus, to_code="fr", version="0.2", seed=3)
+    install_file(tiny_package, tmp_path / "m")
+    install_file(zh_fr, tmp_path / "m")
+    settings = Settings(models_dir=tmp_path / "m", compute_type="float32")
+    engine = ArgosEngine(settings)
+    assert set(engine.pairs()) == {("zh", "en"), ("zh", "fr")} and set(engine.models()) == {"zh"}
+    pipeline = Pipeline(settings, engine=engine, detector=detector)
+    doc = pipeline("Beijing 科尔图诺夫。".encode(), Options(source="zh", target="fr"))
+    (span,) = [s for s in doc.spans if s.action == "translated"]
+    assert span.source_text == "Beijing 科尔图诺夫。" and span.engine.package == "translate-zh_fr"
+    doc = pipeline("Beijing 科尔图诺夫。".encode(), Options(source="zh"))
+    assert {s.engine.package for s in doc.spans if s.engine} == {"translate-zh_en"}

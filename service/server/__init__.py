@@ -46,6 +46,7 @@ def create_app(
     from . import middleware
     from .api import api
     from .errors import register_error_handlers
+    from .libretranslate import lt
     from .ops import ops
     from .page import page
 
@@ -59,6 +60,7 @@ def create_app(
     app.register_blueprint(ops)
     app.register_blueprint(page)
     app.register_blueprint(api, url_prefix="/v1")
+    app.register_blueprint(lt)
     register_error_handlers(app)
     if background:
         threading.Thread(target=state.load, name="transnorm-load-models", daemon=True).start()

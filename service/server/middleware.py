@@ -16,6 +16,7 @@ from .metrics import LATENCY, REQUESTS
 
 log = logging.getLogger("transnorm.http")
 # Paths that never need a key: probes, metrics, docs and the page itself.
+LT_PATHS = {"/translate", "/detect", "/languages", "/frontend/settings"}
 OPEN_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/", "/favicon.ico"}
 
 
@@ -60,7 +61,8 @@ def install(app: Flask) -> None:
         g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
         if request.method == "OPTIONS" and settings.cors_origins:
             return Response(status=204)
-        if settings.api_keys and request.path not in OPEN_PATHS:
+        # The LibreTranslate endpoints check keys themselves (api_key parameter, 403 as LT does).
+        if settings.api_keys and request.path not in OPEN_PATHS and request.path not in LT_PATHS:
             given = request.headers.get("X-API-Key") or ""
             auth = request.headers.get("Authorization", "")
             if auth.lower().startswith("bearer "):
