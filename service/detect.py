@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .config import DEFAULT_LATIN_CANDIDATES
-from .scripts import script_counts
+from .scripts import is_latin_only, script_counts
 
 ZXX = "zxx"  # ISO 639: no linguistic content
 
@@ -22,8 +22,13 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 _DOMAIN = re.compile(r"[\w.-]+\.(?:com|org|net|ru|ua|cn|gov|edu|uk|de|fr|io)\W*", re.IGNORECASE)
 
 
+_ADDRESS_HINT = re.compile(r"://|www\.|@|\.(?:com|org|net|ru|ua|cn|gov|edu|uk|de|fr|io)\b", re.IGNORECASE)
+
+
 def _without_addresses(text: str) -> str:
     """Drop URLs, e-mail addresses and domain names, token by token (linear time)."""
+    if not _ADDRESS_HINT.search(text):
+        return text
     return " ".join(
         t
         for t in text.split()
@@ -152,6 +157,8 @@ class Detector:
 
     def detect(self, text: str) -> Detection:
         """Detect the language of ``text`` (a sentence or an inline run)."""
+        if is_latin_only(text):  # the common case, English prose: skip the per-character scan
+            return self._latin_lang(text)
         counts = script_counts(text)
         letters = sum(counts.values())
         if letters == 0:
@@ -191,10 +198,10 @@ class Detector:
         return Detection(lang, round(min(prob, _share(n, letters)), 4))
 
     def _latin_lang(self, text: str) -> Detection:
-        words = [w.lower() for w in _WORD.findall(_without_addresses(text))]
+        words = _WORD.findall(_without_addresses(text).lower())
         if len(words) < self.MIN_WORDS:
             return ENGLISH_DEFAULT if words else Detection(ZXX, 1.0)
-        english = sum(1 for w in words if w in EN_FUNCTION_WORDS)
+        english = sum(map(EN_FUNCTION_WORDS.__contains__, words))
         if english / len(words) >= 0.12 or english >= 3:
             return Detection("en", round(min(0.99, 0.6 + english / len(words)), 4))
         lang, prob = self._latin.classify(text)

@@ -366,21 +366,30 @@ def _tidy_whitespace(units: list[_Unit], text: str) -> None:
 
 
 def _spans(units: list[_Unit], text: str) -> list[Span]:
+    """Spans from units; consecutive kept units become one span (English prose and its spacing)."""
     spans: list[Span] = []
+    kept: list[_Unit] = []
+
+    def flush() -> None:
+        if not kept:
+            return
+        langs = [u.detection for u in kept if u.detection.lang != ZXX]
+        lang = langs[0].lang if langs else ZXX
+        confidence = min((d.confidence for d in langs), default=1.0)
+        start, end = kept[0].start, kept[-1].end
+        out = "".join(u.text for u in kept)
+        spans.append(Span(start, end, KEPT, lang, confidence, text[start:end], out))
+        kept.clear()
+
     for unit in units:
         if unit.start == unit.end:
             continue
-        prev = spans[-1] if spans else None
-        if prev is not None and unit.action == KEPT and prev.action == KEPT:
-            prev.source_end = unit.end
-            prev.source_text = text[prev.source_start : unit.end]
-            prev.text += unit.text
-            if prev.lang == ZXX:
-                prev.lang, prev.lang_confidence = unit.detection.lang, unit.detection.confidence
-            elif unit.detection.lang != ZXX:
-                prev.lang_confidence = min(prev.lang_confidence, unit.detection.confidence)
+        if unit.action == KEPT:
+            kept.append(unit)
             continue
+        flush()
         translation = unit.translation if unit.action == TRANSLATED else None
+        engine = EngineRef(unit.model.package, unit.model.version) if translation and unit.model else None
         spans.append(
             Span(
                 source_start=unit.start,
@@ -391,12 +400,11 @@ def _spans(units: list[_Unit], text: str) -> list[Span]:
                 source_text=text[unit.start : unit.end],
                 text=unit.text,
                 reason=unit.reason,
-                engine=EngineRef(unit.model.package, unit.model.version)
-                if translation and unit.model
-                else None,
+                engine=engine,
                 mt_score=translation.score if translation else None,
             )
         )
+    flush()
     return spans
 
 

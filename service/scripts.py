@@ -90,8 +90,9 @@ def is_latin_only(text: str) -> bool:
 
 def script_counts(text: str) -> Counter[str]:
     """Letters per script, ignoring ``Common``."""
-    if text.isascii():
-        return Counter({"Latin": sum(1 for c in text if c.isalpha())})
+    if is_latin_only(text):
+        letters = sum(map(str.isalpha, text))
+        return Counter({"Latin": letters}) if letters else Counter()
     counts: Counter[str] = Counter()
     for ch in text:
         if ch.isalpha():
