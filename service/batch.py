@@ -1,8 +1,11 @@
 """Batch mode: normalize every document in a folder into an output folder.
 
 One output per input and format (``NAME.json``, ``NAME.en.txt``, ``NAME.html``), written
-atomically; a state file per input makes runs resumable (an unchanged input whose outputs are
-complete is skipped); ``report.jsonl`` has a line per input and ``summary.json`` the totals.
+atomically. Documents go in chunks through three phases: worker processes decode and detect,
+this process translates every sentence of the chunk in shared batches with all cores, and the
+workers assemble, render and write. A state file per input makes runs resumable (an unchanged
+input whose outputs are complete is skipped); ``report.jsonl`` has a line per input and
+``summary.json`` the totals.
 A bad file is reported and the others go on.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -23,7 +27,7 @@ from typing import Any
 from .config import Settings
 from .errors import TransnormError
 from .options import Options
-from .pipeline import Pipeline
+from .pipeline import Pipeline, Plan
 from .render import render
 
 SUFFIXES = {"json": ".json", "text": ".en.txt", "html": ".html"}
@@ -70,15 +74,21 @@ def output_paths(rel: Path, out_dir: Path, formats: list[str]) -> dict[str, Path
     return {fmt: base.with_name(base.name + SUFFIXES[fmt]) for fmt in formats}
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+def atomic_write(path: Path, data: bytes, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
+
+    ``durable`` also flushes it to disk before the rename (survives a power cut, at a cost per
+    file). The batch skips that: its state files record each output's sha256, so a resumed run
+    redoes any output that a crash left damaged.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -120,56 +130,133 @@ def is_done(out_dir: Path, rel: Path, data: bytes, fp: str, formats: list[str]) 
     return True
 
 
-def process_file(
-    path: Path,
-    rel: Path,
-    out_dir: Path,
-    formats: list[str],
-    options: Options,
-    pipeline: Pipeline,
-    fp: str,
-) -> Record:
-    """Normalize one file and write its outputs; never raises for a bad file."""
+@dataclass
+class Planned:
+    """One input between the phases: its plan (or a final record), and what is needed to finish."""
+
+    rel: Path
+    input_sha256: str = ""
+    plan: Plan | None = None
+    record: Record | None = None
+    seconds: float = 0.0
+
+
+def plan_file(
+    path: Path, rel: Path, out_dir: Path, formats: list[str], options: Options, pipeline: Pipeline, fp: str
+) -> Planned:
+    """Phase 1: read, skip if done, decode and detect. Never raises for a bad file."""
     started = time.perf_counter()
-    record = Record(file=str(rel), status="failed")
+    item = Planned(rel)
     try:
         data = path.read_bytes()
+        item.input_sha256 = _sha256(data)
         if is_done(out_dir, rel, data, fp, formats):
-            record.status = "skipped"
+            item.record = Record(file=str(rel), status="skipped", outputs=_outputs(rel, out_dir, formats))
         else:
-            doc = pipeline(data, options, id=str(rel))
-            digests = {}
-            for fmt, out in output_paths(rel, out_dir, formats).items():
-                rendered = render(doc, fmt, options.markers).encode("utf-8")
-                atomic_write(out, rendered)
-                digests[fmt] = _sha256(rendered)
-            state = {"input_sha256": _sha256(data), "fingerprint": fp, "outputs": digests}
-            atomic_write(_state_path(out_dir, rel), json.dumps(state).encode())
-            record.status = "ok"
-            record.complete = doc.complete
-            record.actions = doc.stats["actions"]
-        record.outputs = [str(p.relative_to(out_dir)) for p in output_paths(rel, out_dir, formats).values()]
-    except TransnormError as exc:
-        record.error = str(exc)
-    except OSError as exc:
-        record.error = f"cannot read or write: {exc}"
-    except Exception as exc:  # a bug must not stop the other files
-        record.error = f"internal error: {type(exc).__name__}: {exc}"
-    record.seconds = round(time.perf_counter() - started, 4)
+            item.plan = pipeline.plan(data, options, str(rel))
+    except Exception as exc:
+        item.record = _failed(rel, exc)
+    item.seconds = time.perf_counter() - started
+    if item.plan is not None and not item.plan.needs_translation:
+        # Nothing to translate (most documents): finish here rather than travel to the translator.
+        item.record = finish_file(item, out_dir, formats, options, pipeline, fp)
+        item.plan = None
+    return item
+
+
+def finish_file(
+    item: Planned, out_dir: Path, formats: list[str], options: Options, pipeline: Pipeline, fp: str
+) -> Record:
+    """Phase 3: assemble, render and write atomically; the state file is written last."""
+    if item.record is not None:
+        return item.record
+    started = time.perf_counter()
+    try:
+        assert item.plan is not None
+        doc = pipeline.assemble(item.plan)
+        digests = {}
+        for fmt, out in output_paths(item.rel, out_dir, formats).items():
+            rendered = render(doc, fmt, options.markers, pretty=False).encode("utf-8")
+            atomic_write(out, rendered, durable=False)
+            digests[fmt] = _sha256(rendered)
+        state = {"input_sha256": item.input_sha256, "fingerprint": fp, "outputs": digests}
+        atomic_write(_state_path(out_dir, item.rel), json.dumps(state).encode(), durable=False)
+        record = Record(
+            file=str(item.rel),
+            status="ok",
+            outputs=_outputs(item.rel, out_dir, formats),
+            complete=doc.complete,
+            actions=doc.stats["actions"],
+        )
+    except Exception as exc:
+        record = _failed(item.rel, exc)
+    record.seconds = round(item.seconds + time.perf_counter() - started, 4)
     return record
+
+
+def _outputs(rel: Path, out_dir: Path, formats: list[str]) -> list[str]:
+    return [str(p.relative_to(out_dir)) for p in output_paths(rel, out_dir, formats).values()]
+
+
+def _failed(rel: Path, exc: Exception) -> Record:
+    if isinstance(exc, TransnormError):
+        error = str(exc)
+    elif isinstance(exc, OSError):
+        error = f"cannot read or write: {exc}"
+    else:  # a bug must not stop the other files
+        error = f"internal error: {type(exc).__name__}: {exc}"
+    return Record(file=str(rel), status="failed", error=error)
 
 
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(settings: Settings) -> None:
-    # Each worker process loads its own models after the fork (CTranslate2 is not fork-safe).
-    _worker["pipeline"] = Pipeline(settings)
+def _init_worker(settings: Settings | None, pipeline: Pipeline | None) -> None:
+    # Workers plan and finish documents; they never translate, so they load no model.
+    _worker["pipeline"] = pipeline if pipeline is not None else Pipeline(settings)
 
 
-def _work(args: tuple[Path, Path, Path, list[str], Options, str]) -> Record:
+def _plan_work(args: tuple[Path, Path, Path, list[str], Options, str]) -> Planned:
     path, rel, out_dir, formats, options, fp = args
-    return process_file(path, rel, out_dir, formats, options, _worker["pipeline"], fp)
+    return plan_file(path, rel, out_dir, formats, options, _worker["pipeline"], fp)
+
+
+def _finish_work(args: tuple[Planned, Path, list[str], Options, str]) -> Record:
+    item, out_dir, formats, options, fp = args
+    return finish_file(item, out_dir, formats, options, _worker["pipeline"], fp)
+
+
+CHUNK_PER_JOB = 32
+
+
+def _pool(jobs: int, pipeline: Pipeline) -> concurrent.futures.ProcessPoolExecutor:
+    """Worker processes that plan and finish documents (they never translate).
+
+    While no CTranslate2 model is loaded here, workers are forked and inherit the loaded langid
+    model for free. Once one is, its threads would not survive a fork: workers then come from a
+    clean forkserver and build their own pipeline.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if getattr(pipeline.engine, "loaded", True) is False and "fork" in methods:
+        context = multiprocessing.get_context("fork")
+        return concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(None, pipeline)
+        )
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_init_worker, initargs=(pipeline.settings, None)
+    )
+
+
+def _translate_planned(pipeline: Pipeline, planned: list[Planned]) -> None:
+    """Phase 2, in this process: every sentence of the chunk in shared batches, on all cores."""
+    plans = [item.plan for item in planned if item.plan is not None]
+    try:
+        pipeline.translate(plans)
+    except Exception as exc:
+        for item in planned:
+            if item.plan is not None:
+                item.record, item.plan = _failed(item.rel, exc), None
 
 
 class Progress:
@@ -234,19 +321,36 @@ def run_batch(
                 emit(Record(file=str(rel), status="failed", error=skip))
             else:
                 todo.append((path, rel))
-        # Models load lazily, so the parent of a parallel batch never loads one before forking.
+        # Models load lazily and only here, in this process: workers never translate.
         pipeline = pipeline or Pipeline(settings)
         fp = fingerprint(options, formats, pipeline)
-        if jobs <= 1 or len(todo) <= 1:
-            for path, rel in todo:
-                emit(process_file(path, rel, out_dir, formats, options, pipeline, fp))
-        else:
-            with concurrent.futures.ProcessPoolExecutor(
-                max_workers=jobs, initializer=_init_worker, initargs=(settings,)
-            ) as pool:
-                args = [(path, rel, out_dir, formats, options, fp) for path, rel in todo]
-                for record in pool.map(_work, args):
+        pool = _pool(jobs, pipeline) if jobs > 1 and len(todo) > 1 else None
+        try:
+            chunk = CHUNK_PER_JOB * max(1, jobs)
+            for start in range(0, len(todo), chunk):
+                part = todo[start : start + chunk]
+                plan_args = [(path, rel, out_dir, formats, options, fp) for path, rel in part]
+                if pool:
+                    planned = list(pool.map(_plan_work, plan_args, chunksize=max(1, len(part) // (4 * jobs))))
+                else:
+                    planned = [plan_file(*a[:5], pipeline, fp) for a in plan_args]
+                _translate_planned(pipeline, planned)
+                for item in planned:
+                    if item.record is not None:
+                        emit(item.record)
+                waiting = [item for item in planned if item.record is None]
+                finish_args = [(item, out_dir, formats, options, fp) for item in waiting]
+                if pool:
+                    finished = pool.map(_finish_work, finish_args)
+                else:
+                    finished = (
+                        finish_file(item, out_dir, formats, options, pipeline, fp) for item in waiting
+                    )
+                for record in finished:
                     emit(record)
+        finally:
+            if pool:
+                pool.shutdown()
     finally:
         report.close()
     summary = {

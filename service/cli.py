@@ -96,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--models-dir", type=Path, help="where model packages live (TRANSNORM_MODELS_DIR)")
 
+    p = sub.add_parser("bench", help="benchmarks: translation, English pass-through, HTTP, batch")
+    p.add_argument("--quick", action="store_true", help="a run of under a minute")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--only", default="translation,english,http,batch", help="comma-separated sections to run")
+
     p = sub.add_parser("evaluate", help="span-level detection precision/recall/F1 on a labelled set")
     p.add_argument("dataset", nargs="?", type=Path, help="labelled set (default: the built-in one)")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
@@ -256,8 +261,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_FAILED  # not reached
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import format_report, run
+
+    sections = tuple(s.strip() for s in args.only.split(",") if s.strip())
+    result = run(quick=args.quick, sections=sections)
+    print(json.dumps(result, indent=2) if args.json else format_report(result))
+    return EXIT_OK
+
+
 COMMANDS = {
     "serve": cmd_serve,
+    "bench": cmd_bench,
     "normalize": cmd_normalize,
     "batch": cmd_batch,
     "models": cmd_models,

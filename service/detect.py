@@ -9,9 +9,11 @@ words. Short strings, bullets, dates, URLs, names and loanwords therefore stay E
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .config import DEFAULT_LATIN_CANDIDATES
 from .scripts import is_latin_only, script_counts
@@ -147,12 +149,12 @@ class Detector:
     MIN_WORDS = 3
 
     def __init__(self, latin_candidates: Iterable[str] = DEFAULT_LATIN_CANDIDATES) -> None:
-        from langid.langid import LanguageIdentifier, model
+        from langid.langid import LanguageIdentifier
 
         self.latin_candidates = tuple(latin_candidates)
-        self._latin = LanguageIdentifier.from_modelstring(model, norm_probs=True)
+        self._latin = LanguageIdentifier(*_langid_model(), norm_probs=True)
         self._latin.set_languages(list(self.latin_candidates))
-        self._cyrillic = LanguageIdentifier.from_modelstring(model, norm_probs=True)
+        self._cyrillic = LanguageIdentifier(*_langid_model(), norm_probs=True)
         self._cyrillic.set_languages(["ru", "uk", "bg", "sr", "mk", "be"])
 
     def detect(self, text: str) -> Detection:
@@ -216,6 +218,23 @@ class Detector:
         if prob >= 0.9 and evidence:
             return Detection(lang, round(prob, 4))
         return Detection("en", round(max(0.5, 1.0 - prob), 4))
+
+
+@functools.lru_cache(maxsize=1)
+def _langid_model() -> tuple[Any, ...]:
+    """langid's model, decompressed once per process (about a second); identifiers share it."""
+    import base64
+    import bz2
+    import pickle
+
+    import numpy as np
+    from langid.langid import model
+
+    nb_ptc, nb_pc, nb_classes, tk_nextmove, tk_output = pickle.loads(bz2.decompress(base64.b64decode(model)))
+    nb_pc = np.array(nb_pc)
+    nb_numfeats = len(nb_ptc) // len(nb_pc)
+    nb_ptc = np.array(nb_ptc).reshape(nb_numfeats, len(nb_pc))
+    return nb_ptc, nb_pc, nb_numfeats, nb_classes, tk_nextmove, tk_output
 
 
 def _share(n: int, letters: int) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -63,8 +64,13 @@ def build_transformer(
     ffn: int = 64,
     seed: int = 0,
     quantization: str | None = None,
+    shared_embeddings: bool = False,
 ) -> Path:
-    """Write a random-weight Transformer in CTranslate2 format with CTranslate2's model-spec API."""
+    """Write a random-weight Transformer in CTranslate2 format with CTranslate2's model-spec API.
+
+    ``shared_embeddings`` ties the source and target embeddings and the output projection, as
+    OPUS-MT models do (the vocabularies must then be the same).
+    """
     from ctranslate2.specs import transformer_spec
 
     rng = np.random.default_rng(seed)
@@ -88,15 +94,19 @@ def build_transformer(
     spec = transformer_spec.TransformerSpec.from_config(layers, heads)
     enc, dec = spec.encoder, spec.decoder
     enc.embeddings[0].weight = w(len(source_vocab), d_model)
+    if shared_embeddings and list(source_vocab) != list(target_vocab):
+        raise ValueError("shared embeddings need one vocabulary for source and target")
     norm(enc.layer_norm)
     for layer in enc.layer:
         norm(layer.self_attention.layer_norm)
         linear(layer.self_attention.linear[0], 3 * d_model, d_model)
         linear(layer.self_attention.linear[1], d_model, d_model)
         feed_forward(layer.ffn)
-    dec.embeddings.weight = w(len(target_vocab), d_model)
+    dec.embeddings.weight = enc.embeddings[0].weight if shared_embeddings else w(len(target_vocab), d_model)
     norm(dec.layer_norm)
     linear(dec.projection, len(target_vocab), d_model)
+    if shared_embeddings:
+        dec.projection.weight = dec.embeddings.weight
     for layer in dec.layer:
         norm(layer.self_attention.layer_norm)
         linear(layer.self_attention.linear[0], 3 * d_model, d_model)
@@ -115,29 +125,30 @@ def build_transformer(
     return out_dir
 
 
-def build_package(
-    out_path: Path,
+def build_package_dir(
+    out_dir: Path,
     from_code: str,
     corpus: Sequence[str],
     to_code: str = "en",
     version: str = "0.1",
     sentencepiece_model: Path | None = None,
+    source_vocab: Sequence[str] | None = None,
     target_vocab: Sequence[str] | None = None,
-    work_dir: Path | None = None,
     **model_args: object,
 ) -> Path:
-    """Build ``out_path`` (an ``.argosmodel`` zip) translating ``from_code`` → ``to_code``.
+    """Write an installed-layout package folder: metadata.json, sentencepiece.model, model/.
 
-    The SentencePiece model is trained on ``corpus`` unless one is given; the target vocabulary
-    defaults to English words from ``corpus``.
+    The SentencePiece model is trained on ``corpus`` unless one is given; the source vocabulary is
+    its pieces unless given; the target vocabulary defaults to English words from ``corpus``.
     """
-    work = work_dir or out_path.parent / f".build-{from_code}_{to_code}"
-    work.mkdir(parents=True, exist_ok=True)
-    sp_path = sentencepiece_model or train_sentencepiece(corpus, work / "sentencepiece")
-    source_vocab = sentencepiece_vocabulary(sp_path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sp_path = sentencepiece_model or train_sentencepiece(corpus, out_dir / "sentencepiece")
+    if sp_path != out_dir / "sentencepiece.model":
+        shutil.copy(sp_path, out_dir / "sentencepiece.model")
+    (out_dir / "sentencepiece.vocab").unlink(missing_ok=True)
+    source = list(source_vocab) if source_vocab is not None else sentencepiece_vocabulary(sp_path)
     target = list(target_vocab) if target_vocab is not None else english_vocabulary(corpus)
-    model_dir = build_transformer(work / "model", source_vocab, target, **model_args)  # type: ignore[arg-type]
-    name = f"translate-{from_code}_{to_code}-{version.replace('.', '_')}"
+    build_transformer(out_dir / "model", source, target, **model_args)  # type: ignore[arg-type]
     metadata = {
         "package_version": version,
         "argos_version": "1.9.0",
@@ -147,16 +158,33 @@ def build_package(
         "to_name": to_code,
         "type": "translate",
     }
+    (out_dir / "metadata.json").write_text(json.dumps(metadata, indent=2))
+    (out_dir / "README.md").write_text("Random-weight package built by transnorm. It translates nothing.\n")
+    return out_dir
+
+
+def build_package(
+    out_path: Path,
+    from_code: str,
+    corpus: Sequence[str],
+    to_code: str = "en",
+    version: str = "0.1",
+    work_dir: Path | None = None,
+    **kwargs: object,
+) -> Path:
+    """Build ``out_path``, an ``.argosmodel`` zip translating ``from_code`` → ``to_code``
+    (arguments as :func:`build_package_dir`)."""
+    name = f"translate-{from_code}_{to_code}-{version.replace('.', '_')}"
+    work = work_dir or out_path.parent / f".build-{name}"
+    if work.exists():
+        shutil.rmtree(work)
+    build_package_dir(work, from_code, corpus, to_code, version, **kwargs)  # type: ignore[arg-type]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(f"{name}/metadata.json", json.dumps(metadata, indent=2))
-        archive.writestr(
-            f"{name}/README.md",
-            "Random-weight test package built by transnorm. It translates nothing.\n",
-        )
-        archive.write(sp_path, f"{name}/sentencepiece.model")
-        for file in sorted(model_dir.iterdir()):
-            archive.write(file, f"{name}/model/{file.name}")
+        for file in sorted(work.rglob("*")):
+            if file.is_file():
+                archive.write(file, f"{name}/{file.relative_to(work)}")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     out_path.write_bytes(buffer.getvalue())
+    shutil.rmtree(work)
     return out_path

@@ -53,7 +53,13 @@ class _Unit:
 
 
 @dataclass
-class _Plan:
+class Plan:
+    """A document after detection, before translation: what :meth:`Pipeline.plan` returns.
+
+    Plans are plain data (picklable), so planning, translation and assembly can run in
+    different processes (the batch mode does).
+    """
+
     decoded: Decoded
     options: Options
     id: str | None
@@ -63,6 +69,10 @@ class _Plan:
     @property
     def source(self) -> str:
         return self.decoded.text
+
+    @property
+    def needs_translation(self) -> bool:
+        return any(unit.action == _TRANSLATE for unit in self.units)
 
 
 class Pipeline:
@@ -100,18 +110,24 @@ class Pipeline:
 
         A document with bad input yields its error in place; the others are unaffected.
         """
-        plans: list[_Plan | TransnormError] = []
+        plans: list[Plan | TransnormError] = []
         for data, options, doc_id in items:
             try:
-                plans.append(self._plan(data, options or Options(), doc_id))
+                plans.append(self.plan(data, options, doc_id))
             except TransnormError as exc:
                 plans.append(exc)
-        self._translate([p for p in plans if isinstance(p, _Plan)])
-        return [p if isinstance(p, TransnormError) else self._assemble(p) for p in plans]
+        self.translate([p for p in plans if isinstance(p, Plan)])
+        return [p if isinstance(p, TransnormError) else self.assemble(p) for p in plans]
 
     # -- planning -------------------------------------------------------------------------
 
-    def _plan(self, data: bytes | str, options: Options, doc_id: str | None) -> _Plan:
+    def plan(self, data: bytes | str, options: Options | None = None, doc_id: str | None = None) -> Plan:
+        """Decode, segment, detect and classify chrome; raises :class:`TransnormError` for bad input.
+
+        With :meth:`translate` and :meth:`assemble`, the three phases a caller can spread over
+        processes (the batch mode does).
+        """
+        options = options or Options()
         size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
         if size > self.settings.max_bytes:
             raise TooLargeError(
@@ -122,7 +138,7 @@ class Pipeline:
         lines = segment.lines(text)
         verdicts = chrome.classify(text, lines)
         models = self._models_for(options)
-        plan = _Plan(decoded, options, doc_id, [])
+        plan = Plan(decoded, options, doc_id, [])
         units = plan.units
         pos = 0
         for i, line in enumerate(lines):
@@ -211,7 +227,8 @@ class Pipeline:
 
     # -- translation ----------------------------------------------------------------------
 
-    def _translate(self, plans: list[_Plan]) -> None:
+    def translate(self, plans: list[Plan]) -> None:
+        """Translate the foreign units of all ``plans`` in shared batches (fills them in place)."""
         groups: dict[tuple[str, str, int | None], list[_Unit]] = defaultdict(list)
         for plan in plans:
             for unit in plan.units:
@@ -228,7 +245,8 @@ class Pipeline:
 
     # -- assembly -------------------------------------------------------------------------
 
-    def _assemble(self, plan: _Plan) -> Document:
+    def assemble(self, plan: Plan) -> Document:
+        """Post-normalize a translated plan and build its :class:`Document`."""
         text = plan.source
         units = plan.units
         for unit in units:

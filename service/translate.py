@@ -175,6 +175,11 @@ class ArgosEngine:
     def models(self) -> Mapping[str, ModelInfo]:
         return self._models
 
+    @property
+    def loaded(self) -> bool:
+        """Whether any CTranslate2 model is loaded in this process (it then must not fork)."""
+        return bool(self._loaded)
+
     def model_for(self, source: str, target: str) -> ModelInfo | None:
         return self._pairs.get((source, target))
 

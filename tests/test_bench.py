@@ -1,0 +1,57 @@
+"""The benchmark's code paths on the tiny model (the numbers themselves belong in BENCHMARKS.md)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+from service import bench
+
+
+def test_translation_section_compares_like_with_like(real_settings):
+    result = bench.bench_translation(real_settings.models_dir, quick=True, beams=[real_settings.beam_size])
+    ours, raw, argos = (
+        result[f"beam_{real_settings.beam_size}"],
+        result["ctranslate2"],
+        result["argostranslate"],
+    )
+    assert ours["sentences"] == raw["sentences"] > 0  # the raw run gets exactly what transnorm sent
+    assert argos["sentences"] > 0 and argos["beam_size"] >= 1
+    for key in ("ratio_to_ctranslate2", "speedup_vs_argostranslate", "speedup_vs_argostranslate_tokens"):
+        assert result[key] > 0
+
+
+def test_english_section_finds_the_planted_sentences():
+    result = bench.bench_english(quick=True)
+    assert result["recall_ok"] is True and result["foreign_spans"] == 2
+    assert result["megabytes"] >= 1.9 and result["mb_per_s"] > 0
+
+
+def test_batch_with_workers_after_models_are_loaded(tmp_path, real_settings):
+    """Regression: forking workers from a process holding a loaded CTranslate2 model hung.
+    Run in a subprocess so that a hang fails the test instead of the suite."""
+    code = f"""
+import shutil, sys
+from pathlib import Path
+from service.batch import run_batch
+from service.config import Settings
+from service.options import Options
+from service.pipeline import Pipeline
+settings = Settings(models_dir=Path({str(real_settings.models_dir)!r}), compute_type="float32")
+src = Path({str(tmp_path)!r}) / "in"
+src.mkdir()
+for p in sorted(Path({str(ROOT / "seeds")!r}).glob("*.txt")):
+    shutil.copy(p, src / p.name)
+pipeline = Pipeline(settings)
+first = run_batch(src, src.parent / "a", ["json"], Options(), settings, jobs=1, pipeline=pipeline)
+assert pipeline.engine.loaded
+second = run_batch(src, src.parent / "b", ["json"], Options(), settings, jobs=2, pipeline=pipeline)
+assert first["ok"] == second["ok"] == 5, (first, second)
+"""
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=240)
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    a = sorted(p.read_bytes() for p in (tmp_path / "a").glob("0*.json"))
+    b = sorted(p.read_bytes() for p in (tmp_path / "b").glob("0*.json"))
+    assert len(a) == 5 and a == b
