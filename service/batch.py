@@ -69,6 +69,16 @@ def find_inputs(
                 yield path, None
 
 
+def remove_partial_files(out_dir: Path) -> int:
+    """Delete temporary files an interrupted run (kill -9, power cut) left behind; returns how many."""
+    count = 0
+    for path in out_dir.rglob(".*.tmp"):
+        if path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
+            count += 1
+    return count
+
+
 def output_paths(rel: Path, out_dir: Path, formats: list[str]) -> dict[str, Path]:
     base = out_dir / rel.parent / rel.stem
     return {fmt: base.with_name(base.name + SUFFIXES[fmt]) for fmt in formats}
@@ -299,6 +309,7 @@ def run_batch(
     if out_dir.resolve() == input_dir.resolve():
         raise TransnormError("--out must be a different folder from the input folder")
     out_dir.mkdir(parents=True, exist_ok=True)
+    removed = remove_partial_files(out_dir)
     started = time.perf_counter()
     inputs = list(find_inputs(input_dir, out_dir, follow_symlinks))
     progress = Progress(len(inputs))
@@ -361,6 +372,7 @@ def run_batch(
         "incomplete": sum(r.complete is False for r in records),
         "seconds": round(time.perf_counter() - started, 3),
         "failures": [{"file": r.file, "error": r.error} for r in records if r.status == "failed"],
+        "partial_files_removed": removed,
     }
     atomic_write(out_dir / SUMMARY, (json.dumps(summary, indent=2) + "\n").encode())
     return summary

@@ -1,0 +1,63 @@
+"""Coverage-guided fuzzing of the pipeline with atheris (libFuzzer).
+
+    python tests/fuzz_pipeline.py -max_total_time=60 -rss_limit_mb=4096
+
+Every input must give a document whose spans tile the source and round-trip, or a clear
+:class:`DecodeError`; anything else is a crash that libFuzzer reports with the input.
+``tests/test_fuzz.py`` runs this with a fixed time budget.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import atheris
+
+with atheris.instrument_imports(include=["service"]):
+    from service import Options, Pipeline, Settings
+    from service.errors import DecodeError
+    from service.render import render
+    from service.translate import ModelInfo, Translation
+
+from pathlib import Path
+
+
+class _Engine:
+    """Deterministic, instant translations, so fuzzing reaches assembly and rendering."""
+
+    _models = {lang: ModelInfo(lang, "en", f"translate-{lang}_en", "0", Path("/")) for lang in ("zh", "ru", "fr")}
+
+    def models(self):
+        return self._models
+
+    def model_for(self, source, target):
+        return self._models.get(source) if target == "en" else None
+
+    def pairs(self):
+        return {(k, "en"): v for k, v in self._models.items()}
+
+    def translate(self, lang, sentences, beam_size=None, target="en"):
+        return [Translation(f"({lang}:{len(s)})。" if len(s) % 3 else "", 0.5, 1) for s in sentences]
+
+
+PIPELINE = Pipeline(Settings(max_bytes=1 << 20), engine=_Engine())
+OPTIONS = [Options(), Options(chrome="keep"), Options(errors="replace"), Options(source="zh")]
+
+
+def test_one_input(data: bytes) -> None:
+    options = OPTIONS[data[0] % len(OPTIONS)] if data else OPTIONS[0]
+    try:
+        doc = PIPELINE(data[1:], options)
+    except DecodeError:
+        if options.errors == "replace":
+            raise
+        return
+    doc.check()
+    for fmt in ("json", "text", "html"):
+        render(doc, fmt)
+    render(doc, "text", "footnotes")
+
+
+if __name__ == "__main__":
+    atheris.Setup(sys.argv, test_one_input)
+    atheris.Fuzz()

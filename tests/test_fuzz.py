@@ -1,0 +1,30 @@
+"""Runs the atheris fuzzer (tests/fuzz_pipeline.py) for a fixed time budget:
+TRANSNORM_FUZZ_SECONDS (default 20; CI sets more)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+pytest.importorskip("atheris")
+
+
+def test_fuzz_pipeline_for_a_fixed_time(tmp_path):
+    seconds = int(os.environ.get("TRANSNORM_FUZZ_SECONDS", "20"))
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i, seed in enumerate(sorted((ROOT / "seeds").glob("*.txt"))):
+        (corpus / f"seed{i}").write_bytes(bytes([i]) + seed.read_bytes()[:4000])
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "fuzz_pipeline.py"), str(corpus),
+         f"-max_total_time={seconds}", "-rss_limit_mb=4096", "-max_len=8192", f"-artifact_prefix={tmp_path}/"],
+        cwd=ROOT, capture_output=True, timeout=seconds + 120,
+    )
+    log = r.stderr.decode(errors="replace")
+    assert r.returncode == 0, log[-3000:]
+    assert "Done" in log and "execs" in log

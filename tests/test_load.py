@@ -1,0 +1,83 @@
+"""A bounded loopback load test against a real gunicorn server (2 workers, the tiny model):
+zero errors, resident memory flat within 10 % after warm-up, no worker restarts.
+
+TRANSNORM_LOAD_SECONDS sets the duration (default 20; CI runs 120)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from conftest import ROOT, SEEDS, _free_port, http_get
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _workers(pid: int) -> list[int]:
+    return sorted(int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+
+
+def test_load_concurrency_16(real_settings, tmp_path):
+    seconds = float(os.environ.get("TRANSNORM_LOAD_SECONDS", "20"))
+    port = _free_port()
+    env = {**os.environ, "TRANSNORM_MODELS_DIR": str(real_settings.models_dir), "TRANSNORM_COMPUTE_TYPE": "float32"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = (tmp_path / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", "2", "--threads", "8"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if http_get(base + "/readyz", 1)[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        documents = [p.read_bytes() for p in sorted(SEEDS.glob("*.txt"))]
+        workers = _workers(proc.pid)
+        assert len(workers) == 2
+        deadline = time.monotonic() + seconds
+        warm_at = time.monotonic() + seconds * 0.25
+        counts = {"ok": 0, "errors": 0}
+        rss_warm: list[int] = []
+
+        def client(n: int) -> None:
+            i = n
+            while time.monotonic() < deadline:
+                data = documents[i % len(documents)]
+                i += 1
+                req = urllib.request.Request(base + "/v1/normalize", data=data, headers={"Content-Type": "text/plain"})
+                try:
+                    with urllib.request.urlopen(req, timeout=60) as r:
+                        r.read()
+                        counts["ok" if r.status == 200 else "errors"] += 1
+                except Exception:
+                    counts["errors"] += 1
+                if not rss_warm and time.monotonic() > warm_at and n == 0:
+                    rss_warm.extend(_rss_kb(w) for w in workers)
+
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            list(pool.map(client, range(16)))
+        rss_end = [_rss_kb(w) for w in workers]
+        assert counts["errors"] == 0 and counts["ok"] > 0, counts
+        assert _workers(proc.pid) == workers, "a worker was restarted"
+        assert rss_warm, "warm-up sample missing"
+        for warm, end in zip(rss_warm, rss_end, strict=True):
+            assert end <= warm * 1.10, (rss_warm, rss_end)
+        print(f"\nload: {counts['ok']} requests in {seconds:.0f} s at concurrency 16, "
+              f"RSS warm {rss_warm} kB, end {rss_end} kB")
+    finally:
+        proc.terminate()
+        proc.wait(30)
