@@ -8,11 +8,11 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 HOME=/tmp
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY service ./service
 COPY models ./models
 # No torch: argos-translate-lt provides the argostranslate module without stanza/torch.
-RUN python -m venv /opt/venv && /opt/venv/bin/pip install . \
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install . -c constraints.txt \
  && ! /opt/venv/bin/python -c "import torch" 2>/dev/null
 ARG MODELS=""
 ENV TRANSNORM_MODELS_DIR=/opt/transnorm/packages TRANSNORM_MANIFEST=/src/models/manifest.json

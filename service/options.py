@@ -77,10 +77,14 @@ class Options:
             raise OptionsError(
                 f"unknown option(s): {', '.join(map(str, unknown))}; known: {', '.join(sorted(known))}"
             )
-        for name, value in data.items():
+        values = dict(data)
+        for name, value in values.items():
             if name != "beam_size" and not isinstance(value, str):
                 raise OptionsError(f"option {name!r} must be a string; got {type(value).__name__}")
-        return cls(**data)  # type: ignore[arg-type]
+        beam = values.get("beam_size")
+        if isinstance(beam, float) and beam.is_integer():
+            values["beam_size"] = int(beam)  # JSON has one number type: 4.0 is the integer 4
+        return cls(**values)  # type: ignore[arg-type]
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -10,6 +10,7 @@ Every input must give a document whose spans tile the source and round-trip, or 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import atheris
 
@@ -19,13 +20,13 @@ with atheris.instrument_imports(include=["service"]):
     from service.render import render
     from service.translate import ModelInfo, Translation
 
-from pathlib import Path
+MODELS = {lang: ModelInfo(lang, "en", f"translate-{lang}_en", "0", Path("/")) for lang in ("zh", "ru", "fr")}
 
 
 class _Engine:
     """Deterministic, instant translations, so fuzzing reaches assembly and rendering."""
 
-    _models = {lang: ModelInfo(lang, "en", f"translate-{lang}_en", "0", Path("/")) for lang in ("zh", "ru", "fr")}
+    _models = MODELS
 
     def models(self):
         return self._models

@@ -1,23 +1,35 @@
-"""Schemathesis against the running server's /openapi.json: no 5xx, and every response
-conforms to the schema (status codes, content types, bodies)."""
+"""Schemathesis against the running server's /openapi.json: no 5xx, and every response conforms
+to the schema (status codes, content types, headers, bodies); schema-violating requests are
+rejected and schema-valid ones accepted. TRANSNORM_API_FUZZ_EXAMPLES sets the examples per
+operation (default 50; CI runs more)."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-schemathesis = pytest.importorskip("schemathesis")
-from hypothesis import HealthCheck, settings  # noqa: E402
+pytest.importorskip("schemathesis")
 
 
-@pytest.fixture
-def api_schema(server):
-    return schemathesis.openapi.from_url(server + "/openapi.json")
-
-
-schema = schemathesis.pytest.from_fixture("api_schema")
-
-
-@schema.parametrize()
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_conforms_and_never_fails(case):
-    case.call_and_validate(timeout=60)
+def test_schemathesis_finds_nothing(server, tmp_path):
+    examples = os.environ.get("TRANSNORM_API_FUZZ_EXAMPLES", "50")
+    cli = shutil.which("schemathesis") or str(Path(sys.executable).parent / "schemathesis")
+    r = subprocess.run(
+        [cli, "run", server + "/openapi.json", "--checks", "all", "--max-examples", examples, "--no-color"],
+        capture_output=True,
+        timeout=900,
+        cwd=tmp_path,
+    )
+    out = r.stdout.decode(errors="replace")
+    assert r.returncode == 0, out[-4000:]
+    generated = re.search(r"(\d+) generated, (\d+) passed", out)
+    assert generated and generated.group(1) == generated.group(2) and int(generated.group(1)) > 50, out[
+        -2000:
+    ]
+    print(f"\nschemathesis: {generated.group(0)}")

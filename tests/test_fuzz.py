@@ -4,11 +4,11 @@ TRANSNORM_FUZZ_SECONDS (default 20; CI sets more)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
 
 pytest.importorskip("atheris")
@@ -21,10 +21,21 @@ def test_fuzz_pipeline_for_a_fixed_time(tmp_path):
     for i, seed in enumerate(sorted((ROOT / "seeds").glob("*.txt"))):
         (corpus / f"seed{i}").write_bytes(bytes([i]) + seed.read_bytes()[:4000])
     r = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "fuzz_pipeline.py"), str(corpus),
-         f"-max_total_time={seconds}", "-rss_limit_mb=4096", "-max_len=8192", f"-artifact_prefix={tmp_path}/"],
-        cwd=ROOT, capture_output=True, timeout=seconds + 120,
+        [
+            sys.executable,
+            str(ROOT / "tests" / "fuzz_pipeline.py"),
+            str(corpus),
+            f"-max_total_time={seconds}",
+            "-rss_limit_mb=4096",
+            "-max_len=8192",
+            f"-artifact_prefix={tmp_path}/",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=seconds + 120,
     )
     log = r.stderr.decode(errors="replace")
     assert r.returncode == 0, log[-3000:]
-    assert "Done" in log and "execs" in log
+    runs = re.search(r"Done (\d+) runs", log)
+    assert runs and int(runs.group(1)) > 100, log[-2000:]
+    print(f"\nfuzz: {runs.group(0)} in {seconds} s")

@@ -30,12 +30,19 @@ def _workers(pid: int) -> list[int]:
 def test_load_concurrency_16(real_settings, tmp_path):
     seconds = float(os.environ.get("TRANSNORM_LOAD_SECONDS", "20"))
     port = _free_port()
-    env = {**os.environ, "TRANSNORM_MODELS_DIR": str(real_settings.models_dir), "TRANSNORM_COMPUTE_TYPE": "float32"}
+    env = {
+        **os.environ,
+        "TRANSNORM_MODELS_DIR": str(real_settings.models_dir),
+        "TRANSNORM_COMPUTE_TYPE": "float32",
+    }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = (tmp_path / "server.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", "2", "--threads", "8"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -52,32 +59,40 @@ def test_load_concurrency_16(real_settings, tmp_path):
         warm_at = time.monotonic() + seconds * 0.25
         counts = {"ok": 0, "errors": 0}
         rss_warm: list[int] = []
+        kinds: dict[str, int] = {}
 
         def client(n: int) -> None:
             i = n
             while time.monotonic() < deadline:
                 data = documents[i % len(documents)]
                 i += 1
-                req = urllib.request.Request(base + "/v1/normalize", data=data, headers={"Content-Type": "text/plain"})
+                req = urllib.request.Request(
+                    base + "/v1/normalize", data=data, headers={"Content-Type": "text/plain"}
+                )
                 try:
                     with urllib.request.urlopen(req, timeout=60) as r:
                         r.read()
                         counts["ok" if r.status == 200 else "errors"] += 1
-                except Exception:
+                except Exception as exc:
                     counts["errors"] += 1
+                    kinds[type(exc).__name__ + ": " + str(exc)[:80]] = (
+                        kinds.get(type(exc).__name__ + ": " + str(exc)[:80], 0) + 1
+                    )
                 if not rss_warm and time.monotonic() > warm_at and n == 0:
                     rss_warm.extend(_rss_kb(w) for w in workers)
 
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
             list(pool.map(client, range(16)))
         rss_end = [_rss_kb(w) for w in workers]
-        assert counts["errors"] == 0 and counts["ok"] > 0, counts
+        assert counts["errors"] == 0 and counts["ok"] > 0, (counts, kinds)
         assert _workers(proc.pid) == workers, "a worker was restarted"
         assert rss_warm, "warm-up sample missing"
         for warm, end in zip(rss_warm, rss_end, strict=True):
             assert end <= warm * 1.10, (rss_warm, rss_end)
-        print(f"\nload: {counts['ok']} requests in {seconds:.0f} s at concurrency 16, "
-              f"RSS warm {rss_warm} kB, end {rss_end} kB")
+        print(
+            f"\nload: {counts['ok']} requests in {seconds:.0f} s at concurrency 16, "
+            f"RSS warm {rss_warm} kB, end {rss_end} kB"
+        )
     finally:
         proc.terminate()
         proc.wait(30)

@@ -196,3 +196,42 @@ def test_arbitrary_bytes_give_a_document_or_a_decode_error(fake_pipeline, data):
     else:
         _roundtrip(doc)
     _roundtrip(fake_pipeline(data, Options(errors="replace")))
+
+
+_HOSTILE_CHARS = st.one_of(
+    st.characters(codec="utf-8", blacklist_categories=("Cs",)),  # anything UTF-8 can carry
+    st.sampled_from(
+        list("\u0301\u0308\u20dd\u200d\u200e\u200f\u202e\u2066\ufeff\x00\x07\x1b\r\n\t\u2028\u2029")
+    ),
+)
+_HOSTILE_PIECES = st.sampled_from(
+    [
+        "🙂",
+        "👩\u200d👩\u200d👧",
+        "🇺🇦",
+        "עברית",
+        "العربية",
+        "한국어",
+        "日本語の",
+        "科尔。",
+        "Озвучить",
+        "e\u0301",
+    ]
+)
+_HOSTILE = st.lists(st.one_of(st.text(_HOSTILE_CHARS, max_size=20), _HOSTILE_PIECES), max_size=6).map("".join)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(_HOSTILE, max_size=8),
+    st.sampled_from(["\n", "\r", "\r\n", "", " ", "\u2028"]),
+    st.integers(min_value=0, max_value=3),
+)
+def test_round_trip_hostile_unicode(fake_pipeline, parts, sep, long_line):
+    # Combining marks, emoji sequences, RTL and bidi controls, NUL and control characters, lone
+    # CR, mixed scripts, and (sometimes) one very long line.
+    text = sep.join(parts) + ("x" * 20_000 + "科尔图诺夫" * 500 if long_line == 3 else "")
+    for options in (Options(), Options(chrome="keep"), Options(source="zh")):
+        doc = fake_pipeline(text.encode("utf-8"), options)
+        _roundtrip(doc)
+        assert doc.source == decode(text.encode("utf-8")).text

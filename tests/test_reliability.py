@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SEEDS, FakeEngine
+
 from service import DecodeError, Options, OptionsError, Pipeline, Settings
 from service.server import create_app
 
@@ -108,7 +108,12 @@ def test_option_catalogue_library(options):
 def _cli(args, input=None, env=None):
     full_env = {**os.environ, "TRANSNORM_MODELS_DIR": "/nonexistent", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "service", *args], input=input, capture_output=True, cwd=ROOT, env=full_env, timeout=300
+        [sys.executable, "-m", "service", *args],
+        input=input,
+        capture_output=True,
+        cwd=ROOT,
+        env=full_env,
+        timeout=300,
     )
 
 
@@ -127,7 +132,9 @@ def test_catalogue_cli(name, data, expected):
 def test_cli_large_inputs_and_bad_flags(tmp_path):
     big = tmp_path / "big.txt"
     big.write_bytes(TEN_MB_ONE_LINE)
-    r = _cli(["normalize", str(big), "--format", "text", "--markers", "none", "-o", str(tmp_path / "out.txt")])
+    r = _cli(
+        ["normalize", str(big), "--format", "text", "--markers", "none", "-o", str(tmp_path / "out.txt")]
+    )
     assert r.returncode == 0 and (tmp_path / "out.txt").stat().st_size == len(TEN_MB_ONE_LINE)
     r = _cli(["normalize", "-", "--max-bytes", "1000"], input=HUNDRED_K_LINES)
     assert r.returncode == 3 and b"limit is 1000" in r.stderr
@@ -145,7 +152,9 @@ def test_missing_and_broken_models(tmp_path, tiny_package):
 
     info = install_file(tiny_package, tmp_path / "m")
     (info.path / "model" / "model.bin").write_bytes(b"garbage")
-    r = _cli(["normalize", "-"], input="科尔图诺夫。".encode(), env={"TRANSNORM_MODELS_DIR": str(tmp_path / "m")})
+    r = _cli(
+        ["normalize", "-"], input="科尔图诺夫。".encode(), env={"TRANSNORM_MODELS_DIR": str(tmp_path / "m")}
+    )
     assert r.returncode == 4 and b"cannot load" in r.stderr and b"Traceback" not in r.stderr
 
 
@@ -171,8 +180,24 @@ def _batch(src: Path, out: Path, real_settings, jobs: int = 1) -> subprocess.Pop
         "TRANSNORM_COMPUTE_TYPE": "float32",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "service", "batch", str(src), "--out", str(out), "--format", "json,text", "--jobs", str(jobs)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "service",
+            "batch",
+            str(src),
+            "--out",
+            str(out),
+            "--format",
+            "json,text",
+            "--jobs",
+            str(jobs),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
 
 
@@ -267,18 +292,28 @@ def _can_unshare() -> bool:
 
 @pytest.mark.skipif(not _can_unshare(), reason="unshare -n is not permitted here")
 def test_cli_batch_and_server_without_network(tmp_path, real_settings):
-    env = {**os.environ, "TRANSNORM_MODELS_DIR": str(real_settings.models_dir), "TRANSNORM_COMPUTE_TYPE": "float32"}
+    env = {
+        **os.environ,
+        "TRANSNORM_MODELS_DIR": str(real_settings.models_dir),
+        "TRANSNORM_COMPUTE_TYPE": "float32",
+    }
     seed = str(next(SEEDS.glob("003_*.txt")))
     r = subprocess.run(
         ["unshare", "-n", sys.executable, "-m", "service", "normalize", "--format", "json", seed],
-        cwd=ROOT, env=env, capture_output=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=120,
     )
     assert r.returncode == 0, r.stderr.decode()[-1000:]
     doc = json.loads(r.stdout)
     assert any(s["action"] == "translated" for s in doc["spans"])
     r = subprocess.run(
         ["unshare", "-n", sys.executable, "-m", "service", "batch", str(SEEDS), "--out", str(tmp_path / "o")],
-        cwd=ROOT, env=env, capture_output=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=300,
     )
     assert r.returncode == 0, r.stderr.decode()[-1000:]
     script = f"""
@@ -300,5 +335,7 @@ assert urllib.request.urlopen(req, timeout=60).status == 200
 PY
 kill $pid
 """
-    r = subprocess.run(["unshare", "-n", "sh", "-c", script], cwd=ROOT, env=env, capture_output=True, timeout=180)
+    r = subprocess.run(
+        ["unshare", "-n", "sh", "-c", script], cwd=ROOT, env=env, capture_output=True, timeout=180
+    )
     assert r.returncode == 0, r.stderr.decode()[-1000:] + (tmp_path / "server.log").read_text()[-1000:]

@@ -113,11 +113,14 @@ def test_batch_results_in_order_with_errors_in_place(client):
     assert results[1]["error"]["status"] == 400
     odd = client.post(
         "/v1/normalize/batch",
-        data=b'{"documents": [{"text": "x", "id": 5}, {"text": "\\ud800", "id": "s"}, 5]}',
+        data=b'{"documents": [{"text": "x", "id": 5}, {"text": "\\ud800", "id": "s"}, {"id": "t"}]}',
         content_type="application/json",
     ).json["results"]
     assert [x["error"]["status"] for x in odd] == [400, 400, 400]
-    assert [x["id"] for x in odd] == [None, "s", None]
+    assert [x["id"] for x in odd] == [None, "s", "t"]
+    # An item that is not even an object makes the request malformed.
+    r = client.post("/v1/normalize/batch", json={"documents": [{"text": "x"}, 5]})
+    assert r.status_code == 400 and "documents[1]" in r.json["detail"]
     r = client.post("/v1/normalize/batch", json={"documents": docs * 2})
     assert r.status_code == 413 and r.mimetype == PROBLEM
     assert client.post("/v1/normalize/batch", json={"docs": []}).status_code == 400

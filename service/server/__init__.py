@@ -1,8 +1,9 @@
 """HTTP shell over the library: a Flask application factory with blueprints and error handlers.
 
-Served by gunicorn (``transnorm serve``). Each worker builds its own :class:`State` after the
-fork and loads the models in a background thread; ``/readyz`` and the ``/v1`` endpoints answer
-503 until they are loaded.
+Served by gunicorn (``transnorm serve``): each worker builds its own :class:`State` after the
+fork and loads the models before it accepts connections (see ``wsgi.py``). Embedded elsewhere,
+``create_app(background=True)`` loads them in a thread and ``/readyz`` and the ``/v1`` endpoints
+answer 503 until they are loaded.
 """
 
 from __future__ import annotations

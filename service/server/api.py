@@ -31,21 +31,34 @@ def _pipeline() -> Pipeline:
     return state.pipeline
 
 
+QUERY_OPTIONS = ("markers", "chrome", "errors", "beam_size", "source", "target")
+
+
 def _options(data: Any, query_format: str | None) -> Options:
-    values = dict(data or {}) if isinstance(data, dict) or data is None else data
-    if not isinstance(values, dict):
-        raise OptionsError(f"options must be an object; got {type(values).__name__}")
-    for name in ("markers", "chrome", "errors"):
-        if name in request.args and name not in values:
-            values[name] = request.args[name]
-    if "beam_size" in request.args and "beam_size" not in values:
-        try:
-            values["beam_size"] = int(request.args["beam_size"])
-        except ValueError:
-            raise OptionsError("beam_size must be an integer") from None
-    fmt = query_format or values.get("format") or _format_from_accept()
-    values["format"] = fmt
+    """Options from the body merged over the query string; both are validated in full."""
+    if data is not None and not isinstance(data, dict):
+        raise OptionsError(f"options must be an object; got {type(data).__name__}")
+    query: dict[str, Any] = {}
+    for name in QUERY_OPTIONS:
+        if name in request.args:
+            value = request.args[name]
+            if name == "beam_size":
+                try:
+                    value = int(value)
+                except ValueError:
+                    raise OptionsError("beam_size must be an integer") from None
+            query[name] = value
+    # Each source is validated on its own: a bad value is an error even where another overrides it.
+    Options.from_mapping(query)
+    Options.from_mapping(_without_cross_checks(data or {}))
+    values = {**query, **(data or {})}
+    values["format"] = query_format or values.get("format") or _format_from_accept()
     return Options.from_mapping(values)
+
+
+def _without_cross_checks(values: dict[str, Any]) -> dict[str, Any]:
+    # target/source are checked together once merged (a target alone may need the query's source).
+    return {k: v for k, v in values.items() if k not in ("source", "target")}
 
 
 def _format_from_accept() -> str:
@@ -128,6 +141,11 @@ def normalize_batch():  # type: ignore[no-untyped-def]
     documents = body.get("documents") if isinstance(body, dict) else None
     if not isinstance(documents, list):
         raise ApiError(400, "Invalid request", 'the body must be {"documents": [...]}')
+    for i, item in enumerate(documents):
+        if not isinstance(item, dict):
+            raise ApiError(
+                400, "Invalid request", f"documents[{i}] must be an object, not {type(item).__name__}"
+            )
     limit = current_app.extensions["transnorm"].settings.max_batch_documents
     if len(documents) > limit:
         raise ApiError(413, "Batch too large", f"at most {limit} documents per batch; got {len(documents)}")

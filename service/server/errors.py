@@ -54,7 +54,11 @@ def register_error_handlers(app: Flask) -> None:
         detail = exc.description or exc.name
         if exc.code == 413:
             detail = f"the request body is larger than the limit of {app.config['MAX_CONTENT_LENGTH']} bytes"
-        return problem(exc.code or 500, exc.name, detail)
+        response = problem(exc.code or 500, exc.name, detail)
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":  # e.g. Allow on 405
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -33,7 +33,22 @@ def spec() -> dict[str, Any]:
             "chrome": {"enum": list(CHROME)},
             "errors": {"enum": list(ERRORS)},
             "beam_size": {"type": ["integer", "null"], "minimum": 1, "maximum": 16},
+            "source": {
+                "type": "string",
+                "pattern": "^(auto|[a-z]{2,3}(-[A-Za-z0-9]{2,8})?)$",
+                "description": "auto (find foreign spans) or the language all text is in",
+            },
+            "target": {
+                "type": "string",
+                "pattern": "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$",
+                "description": "en, or with an explicit source any installed pair's target",
+            },
         },
+        # Another target than English needs an explicit source language.
+        "anyOf": [
+            {"properties": {"target": {"const": "en"}}},
+            {"required": ["source"], "properties": {"source": {"not": {"const": "auto"}}}},
+        ],
     }
     span = {
         "type": "object",
@@ -126,6 +141,7 @@ def spec() -> dict[str, Any]:
         {"name": "markers", "in": "query", "schema": {"enum": list(MARKERS)}},
         {"name": "chrome", "in": "query", "schema": {"enum": list(CHROME)}},
         {"name": "errors", "in": "query", "schema": {"enum": list(ERRORS)}},
+        {"name": "beam_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 16}},
         {
             "name": "id",
             "in": "query",
@@ -175,7 +191,12 @@ def spec() -> dict[str, Any]:
                                     "properties": {
                                         "text": {"type": "string"},
                                         "id": {"type": ["string", "null"]},
-                                        "options": {"$ref": "#/components/schemas/Options"},
+                                        "options": {
+                                            "anyOf": [
+                                                {"$ref": "#/components/schemas/Options"},
+                                                {"type": "null"},
+                                            ]
+                                        },
                                     },
                                 }
                             },
@@ -197,15 +218,10 @@ def spec() -> dict[str, Any]:
                                     "properties": {
                                         "documents": {
                                             "type": "array",
-                                            "items": {
-                                                "type": "object",
-                                                "required": ["text"],
-                                                "properties": {
-                                                    "text": {"type": "string"},
-                                                    "id": {"type": ["string", "null"]},
-                                                    "options": {"$ref": "#/components/schemas/Options"},
-                                                },
-                                            },
+                                            "description": "Each {text, id?, options?}. A document that "
+                                            "is not valid (no text, bad options) gets an error in its "
+                                            "place in the results; the others are unaffected.",
+                                            "items": {"type": "object"},
                                         }
                                     },
                                 }
