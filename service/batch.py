@@ -333,7 +333,11 @@ def run_batch(
             else:
                 todo.append((path, rel))
         # Models load lazily and only here, in this process: workers never translate.
-        pipeline = pipeline or Pipeline(settings)
+        if pipeline is None:
+            if settings.intra_threads == 0:
+                # --jobs N means N cores: N worker processes, and N threads for translation here.
+                settings = settings.with_overrides(intra_threads=max(1, jobs))
+            pipeline = Pipeline(settings)
         fp = fingerprint(options, formats, pipeline)
         pool = _pool(jobs, pipeline) if jobs > 1 and len(todo) > 1 else None
         try:

@@ -61,7 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("batch", help="normalize every file of a folder")
     p.add_argument("input", type=Path, help="folder of documents")
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="cores to use: worker processes for detection and output, and translation threads "
+        "(default: all cores)",
+    )
     p.add_argument("--format", default="json,text", help="comma-separated formats: json,text,html")
     p.add_argument("--follow-symlinks", action="store_true", help="also read symbolic links")
     _document_flags(p, multi_format=True)
