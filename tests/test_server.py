@@ -280,3 +280,26 @@ def test_two_workers_agree_and_metrics_add_up(server):
     assert len(counts) == 1 and counts.pop() >= 9
     for path in ("/openapi.json", "/", "/docs", "/healthz", "/v1/languages"):
         assert http_get(server + path)[0] == 200
+
+
+def test_concurrent_requests_share_translation_batches(detector):
+    import concurrent.futures
+
+    class Slow(FakeEngine):
+        def translate(self, lang, sentences, beam_size=None, target="en"):
+            time.sleep(0.3)  # while the first call runs, the other requests queue up
+            return super().translate(lang, sentences, beam_size, target)
+
+    engine = Slow()
+    app = create_app(Settings(), Pipeline(Settings(), engine=engine, detector=detector), background=False)
+
+    def post(n: int) -> int:
+        with app.test_client() as client:
+            body = {"text": f"第{n}个请求的句子。"}
+            return client.post("/v1/normalize", json=body).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(post, range(8)))
+    assert statuses == [200] * 8
+    sizes = [len(sentences) for _, sentences in engine.calls]
+    assert sum(sizes) == 8 and len(sizes) < 8 and max(sizes) > 1, sizes

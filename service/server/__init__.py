@@ -16,6 +16,7 @@ from flask import Flask
 
 from ..config import Settings
 from ..pipeline import Pipeline
+from .batching import Batcher
 
 
 @dataclass
@@ -24,6 +25,7 @@ class State:
 
     settings: Settings
     pipeline: Pipeline | None = None
+    batcher: Batcher | None = None
     ready: threading.Event = field(default_factory=threading.Event)
     error: str | None = None
     started: float = field(default_factory=time.monotonic)
@@ -35,6 +37,7 @@ class State:
             if load is not None:
                 load()
             self.pipeline = pipeline
+            self.batcher = Batcher(pipeline)
             self.ready.set()
         except Exception as exc:  # reported by /readyz; the worker stays up to say so
             self.error = f"{type(exc).__name__}: {exc}"

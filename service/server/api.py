@@ -13,6 +13,7 @@ from ..errors import OptionsError, TooLargeError, TransnormError
 from ..options import FORMATS, Options
 from ..pipeline import Pipeline
 from ..render import FORMAT_MEDIA_TYPES, render
+from .batching import Batcher
 from .errors import ApiError, problem_for
 from .metrics import record_cache, record_document
 
@@ -29,6 +30,11 @@ def _pipeline() -> Pipeline:
     if not state.ready.is_set():
         raise ApiError(503, "Not ready", "models are still loading; retry shortly")
     return state.pipeline
+
+
+def _batcher() -> Batcher:
+    _pipeline()
+    return current_app.extensions["transnorm"].batcher
 
 
 QUERY_OPTIONS = ("markers", "chrome", "errors", "beam_size", "source", "target")
@@ -126,7 +132,9 @@ def normalize():  # type: ignore[no-untyped-def]
     if size > limit:
         raise TooLargeError(f"document is {size} bytes; the limit is {limit} (TRANSNORM_MAX_BYTES)")
     pipeline = _pipeline()
-    doc = pipeline(data, options, doc_id)
+    (doc,) = _batcher().normalize_many([(data, options, doc_id)])
+    if isinstance(doc, TransnormError):
+        raise doc
     record_document(doc)
     record_cache(pipeline.engine)
     return _respond(doc, options)
@@ -167,7 +175,7 @@ def normalize_batch():  # type: ignore[no-untyped-def]
             items.append(("", None, None))
     todo = [i for i in range(len(items)) if i not in errors]
     pipeline = _pipeline()
-    results = pipeline.normalize_many([items[i] for i in todo])
+    results = _batcher().normalize_many([items[i] for i in todo])
     record_cache(pipeline.engine)
     out: list[dict[str, Any]] = [{} for _ in items]
     for i, result in zip(todo, results, strict=True):

@@ -203,9 +203,8 @@ def _translate_items(
 
     Returns the translated items and, per item, the documents its text was normalized as.
     """
-    pipeline = _pipeline()
     if not is_html:
-        docs = _run(pipeline, items, options)
+        docs = _run(items, options)
         return [d.text for d in docs], [[d] for d in docs]
     parsed = []
     nodes: list[str] = []
@@ -215,7 +214,7 @@ def _translate_items(
         parser.close()
         parsed.append(parser.parts)
         nodes.extend(text for is_text, text in parser.parts if is_text)
-    node_docs = iter(_run(pipeline, nodes, options))
+    node_docs = iter(_run(nodes, options))
     out: list[str] = []
     per_item: list[list[Document]] = []
     for parts in parsed:
@@ -232,8 +231,10 @@ def _translate_items(
     return out, per_item
 
 
-def _run(pipeline, texts: list[str], options: Options) -> list[Document]:  # type: ignore[no-untyped-def]
-    results = pipeline.normalize_many([(t, options, None) for t in texts])
+def _run(texts: list[str], options: Options) -> list[Document]:
+    """Normalize ``texts``; their translation is shared with concurrent requests."""
+    _pipeline()
+    results = current_app.extensions["transnorm"].batcher.normalize_many([(t, options, None) for t in texts])
     for result in results:
         if isinstance(result, TransnormError):
             raise result
@@ -292,7 +293,7 @@ def detect():  # type: ignore[no-untyped-def]
     params = _params()
     _check_key(params)
     items, _ = _texts(params)
-    docs = _run(_pipeline(), items, Options(chrome="keep"))
+    docs = _run(items, Options(chrome="keep"))
     chars, confidence = language_shares(docs)
     total = sum(chars.values())
     if not total:
