@@ -1,9 +1,14 @@
 """transnorm: find the foreign spans in a mostly-English document, translate them offline, and
 return English text with provenance.
 
->>> import service
->>> doc = service.normalize("Hello.\\n科尔图诺夫。\\n".encode())
->>> doc.text, [s.action for s in doc.spans]
+Usage::
+
+    import service
+
+    doc = service.normalize("Hello.\\n科尔图诺夫。\\n".encode())
+    doc.text        # English text
+    doc.spans       # provenance: every span of the source, what was done to it, by which model
+    doc.to_dict()   # the transnorm/1 JSON contract
 """
 
 from .config import Settings

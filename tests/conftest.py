@@ -179,3 +179,16 @@ def server(real_settings, tmp_path_factory):
     yield base
     proc.terminate()
     proc.wait(30)
+
+
+def run_cli(args, input=None, env=None) -> subprocess.CompletedProcess:
+    """Run ``python -m service ARGS`` as a user would, with no models unless ``env`` says so."""
+    full_env = {**os.environ, "TRANSNORM_MODELS_DIR": "/nonexistent-models", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        input=input,
+        capture_output=True,
+        cwd=ROOT,
+        env=full_env,
+        timeout=300,
+    )

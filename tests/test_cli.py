@@ -1,25 +1,13 @@
 """The command line as a user runs it: real subprocesses, exit codes, files."""
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
-from conftest import ROOT, SEEDS
+from conftest import SEEDS, run_cli
 
 
-def run(args, input=None, env_extra=None, **kw):
-    env = {**os.environ, "TRANSNORM_MODELS_DIR": "/nonexistent-models", **(env_extra or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        input=input,
-        capture_output=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-        **kw,
-    )
+def run(args, input=None, env_extra=None):
+    return run_cli(args, input=input, env=env_extra)
 
 
 def test_normalize_stdin_to_json():

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEEDS, FakeEngine
+from conftest import ROOT, SEEDS, FakeEngine, run_cli
 
 from service import DecodeError, Options, OptionsError, Pipeline, Settings
 from service.server import create_app
@@ -105,16 +105,7 @@ def test_option_catalogue_library(options):
         Options.from_mapping(options)  # type: ignore[arg-type]
 
 
-def _cli(args, input=None, env=None):
-    full_env = {**os.environ, "TRANSNORM_MODELS_DIR": "/nonexistent", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "service", *args],
-        input=input,
-        capture_output=True,
-        cwd=ROOT,
-        env=full_env,
-        timeout=300,
-    )
+_cli = run_cli
 
 
 @pytest.mark.parametrize(
