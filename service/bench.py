@@ -238,11 +238,7 @@ def _rates(sentences: int, seconds: float, tokens: int) -> dict[str, Any]:
 
 def bench_english(quick: bool) -> dict[str, Any]:
     from .detect import Detector
-    from .translate import ModelInfo
-
-    class NoModels:
-        def models(self) -> dict[str, ModelInfo]:
-            return {}
+    from .translate import NoEngine
 
     base = "".join(seed(p) + "\n\n" for p in ("000", "001", "002"))
     target = 2_000_000 if quick else 10_000_000
@@ -252,7 +248,7 @@ def bench_english(quick: bool) -> dict[str, Any]:
     middle = copies // 2
     text = base * middle + f"{french} {chinese}\n\n" + base * (copies - middle)
     data = text.encode()
-    pipeline = Pipeline(Settings(max_bytes=len(data) + 1), engine=NoModels(), detector=Detector())  # type: ignore[arg-type]
+    pipeline = Pipeline(Settings(max_bytes=len(data) + 1), engine=NoEngine(), detector=Detector())
     pipeline(base.encode())  # warm up
     started = time.perf_counter()
     doc = pipeline(data)

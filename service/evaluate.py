@@ -132,23 +132,10 @@ def score(text: str, gold: list, predicted: list, result: Result, label: str = "
 
 def evaluate(examples: list[Example], detector: Detector | None = None) -> Result:
     from .pipeline import Pipeline
-    from .translate import ModelInfo
-
-    class _NoModels:
-        def models(self) -> dict[str, ModelInfo]:
-            return {}
-
-        def pairs(self) -> dict[tuple[str, str], ModelInfo]:
-            return {}
-
-        def model_for(self, source: str, target: str) -> None:
-            return None
-
-        def translate(self, lang, sentences, beam_size=None):  # type: ignore[no-untyped-def]
-            raise AssertionError("evaluation does not translate")
+    from .translate import NoEngine
 
     detector = detector or Detector()
-    pipeline = Pipeline(engine=_NoModels(), detector=detector)
+    pipeline = Pipeline(engine=NoEngine(), detector=detector)
     options = Options(chrome="keep")
     result = Result()
     baseline = Result()

@@ -16,6 +16,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -164,21 +165,16 @@ def build_package_dir(
 
 
 def build_package(
-    out_path: Path,
-    from_code: str,
-    corpus: Sequence[str],
-    to_code: str = "en",
-    version: str = "0.1",
-    work_dir: Path | None = None,
-    **kwargs: object,
+    out_path: Path, from_code: str, corpus: Sequence[str], work_dir: Path | None = None, **kwargs: Any
 ) -> Path:
-    """Build ``out_path``, an ``.argosmodel`` zip translating ``from_code`` → ``to_code``
-    (arguments as :func:`build_package_dir`)."""
+    """Build ``out_path``, an ``.argosmodel`` zip: :func:`build_package_dir`, zipped in the Argos
+    layout (``to_code``, ``version`` and the model arguments as there)."""
+    to_code, version = kwargs.get("to_code", "en"), kwargs.get("version", "0.1")
     name = f"translate-{from_code}_{to_code}-{version.replace('.', '_')}"
     work = work_dir or out_path.parent / f".build-{name}"
     if work.exists():
         shutil.rmtree(work)
-    build_package_dir(work, from_code, corpus, to_code, version, **kwargs)  # type: ignore[arg-type]
+    build_package_dir(work, from_code, corpus, **kwargs)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for file in sorted(work.rglob("*")):

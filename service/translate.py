@@ -68,6 +68,24 @@ class Engine(Protocol):
         ...
 
 
+class NoEngine:
+    """An engine with no models: every foreign span stays untranslated (detection-only runs)."""
+
+    def models(self) -> Mapping[str, ModelInfo]:
+        return {}
+
+    def model_for(self, source: str, target: str) -> ModelInfo | None:
+        return None
+
+    def pairs(self) -> Mapping[tuple[str, str], ModelInfo]:
+        return {}
+
+    def translate(
+        self, lang: str, sentences: Sequence[str], beam_size: int | None = None, target: str = "en"
+    ) -> list[Translation]:
+        raise ModelError(f"no installed package translates {lang} into {target}")
+
+
 def detokenize(pieces: Sequence[str]) -> str:
     """SentencePiece pieces → text, including byte-fallback pieces such as ``<0xE4>``."""
     out: list[str] = []
