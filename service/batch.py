@@ -16,6 +16,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Settings
-from .errors import TransnormError
+from .errors import InputError, TooLargeError, TransnormError
 from .options import Options
 from .pipeline import Pipeline, Plan
 from .render import render
@@ -65,8 +66,31 @@ def find_inputs(
             path = root_path / name
             if path.is_symlink() and not follow_symlinks:
                 yield path, "symbolic link (not followed without --follow-symlinks)"
+            elif not path.is_file():
+                # A FIFO would block the whole batch on read; devices and sockets are not documents.
+                yield path, "not a regular file (FIFO, socket or device)"
             else:
                 yield path, None
+
+
+def read_input(path: str | Path, limit: int, regular_only: bool = True) -> bytes:
+    """The bytes of a document file, at most ``limit + 1`` of them (the pipeline rejects the excess).
+
+    A regular file larger than ``limit`` is refused before reading. With ``regular_only`` anything
+    else is refused; the file is opened without blocking and checked after opening, so a file
+    swapped for a FIFO after listing cannot hang a batch.
+    """
+    flags = os.O_RDONLY | (getattr(os, "O_NONBLOCK", 0) if regular_only else 0)
+    with os.fdopen(os.open(path, flags), "rb") as f:
+        info = os.fstat(f.fileno())
+        if stat.S_ISREG(info.st_mode):
+            if info.st_size > limit:
+                raise TooLargeError(
+                    f"document is {info.st_size} bytes; the limit is {limit} (TRANSNORM_MAX_BYTES)"
+                )
+        elif regular_only:
+            raise InputError("not a regular file (FIFO, socket or device)")
+        return f.read(limit + 1)
 
 
 def remove_partial_files(out_dir: Path) -> int:
@@ -158,7 +182,7 @@ def plan_file(
     started = time.perf_counter()
     item = Planned(rel)
     try:
-        data = path.read_bytes()
+        data = read_input(path, pipeline.settings.max_bytes)
         item.input_sha256 = _sha256(data)
         if is_done(out_dir, rel, data, fp, formats):
             item.record = Record(file=str(rel), status="skipped", outputs=_outputs(rel, out_dir, formats))

@@ -143,9 +143,10 @@ def cmd_normalize(args: argparse.Namespace) -> int:
         data = sys.stdin.buffer.read(settings.max_bytes + 1)
         doc_id = args.id
     else:
+        from .batch import read_input
+
         try:
-            with open(args.file, "rb") as f:
-                data = f.read(settings.max_bytes + 1)
+            data = read_input(args.file, settings.max_bytes, regular_only=False)
         except OSError as exc:
             raise InputError(f"cannot read {args.file}: {exc.strerror}") from None
         doc_id = args.id or os.path.basename(args.file)

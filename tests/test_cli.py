@@ -1,9 +1,13 @@
 """The command line as a user runs it: real subprocesses, exit codes, files."""
 
 import json
+import os
 
 import pytest
 from conftest import SEEDS, run_cli
+
+from service.batch import read_input
+from service.errors import InputError, TooLargeError
 
 
 def run(args, input=None, env_extra=None):
@@ -114,6 +118,9 @@ def test_batch_reports_a_bad_file_and_goes_on(tmp_path):
     (src / "good.txt").write_text("Plain English.\n")
     (src / "bad.txt").write_bytes(b"\xff\xfe\x00bad")
     (src / "link.txt").symlink_to("/etc/hostname")
+    os.mkfifo(src / "fifo.txt")  # reading it would block the batch forever
+    with open(src / "huge.txt", "wb") as f:  # sparse: 1 GiB that is never read whole
+        f.truncate(1 << 30)
     out = tmp_path / "out"
     r = run(["batch", str(src), "--out", str(out), "--jobs", "2"])
     assert r.returncode == 1
@@ -121,10 +128,24 @@ def test_batch_reports_a_bad_file_and_goes_on(tmp_path):
     assert report["good.txt"]["status"] == "ok"
     assert report["bad.txt"]["status"] == "failed" and "UTF-16" in report["bad.txt"]["error"]
     assert report["link.txt"]["status"] == "failed" and "symbolic link" in report["link.txt"]["error"]
+    assert report["fifo.txt"]["status"] == "failed" and "not a regular file" in report["fifo.txt"]["error"]
+    assert report["huge.txt"]["status"] == "failed" and "TRANSNORM_MAX_BYTES" in report["huge.txt"]["error"]
     assert json.loads((out / "good.json").read_text())["text"] == "Plain English.\n"
-    assert not list(out.glob("bad*")) and not list(out.rglob("*.tmp"))
+    assert not list(out.glob("bad*")) and not list(out.glob("huge*")) and not list(out.rglob("*.tmp"))
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["failed"] == 2 and summary["ok"] == 1
+    assert summary["failed"] == 4 and summary["ok"] == 1
+
+
+def test_read_input_refuses_fifos_and_oversized_files_without_reading(tmp_path):
+    fifo = tmp_path / "doc.txt"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        read_input(fifo, 100)
+    fifo.unlink()
+    fifo.write_bytes(b"x" * 500)
+    with pytest.raises(TooLargeError, match="500 bytes; the limit is 100"):
+        read_input(fifo, 100)
+    assert read_input(fifo, 500) == b"x" * 500
 
 
 def test_batch_rewrites_a_changed_or_damaged_output(tmp_path):
