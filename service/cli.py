@@ -38,6 +38,9 @@ def _document_flags(parser: argparse.ArgumentParser, multi_format: bool = False)
     parser.add_argument("--markers", choices=MARKERS, default="inline", help="markers in text output")
     parser.add_argument("--chrome", choices=CHROME, default="remove", help="remove or keep page chrome")
     parser.add_argument("--errors", choices=ERRORS, default="strict", help="invalid UTF-8: reject or replace")
+    parser.add_argument(
+        "--alternatives", type=int, default=0, help="next-best translations kept per translated span"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,6 +133,7 @@ def _options(args: argparse.Namespace, fmt: str) -> Options:
         markers=args.markers,
         chrome=args.chrome,
         errors=args.errors,
+        alternatives=args.alternatives,
     )
 
 

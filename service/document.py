@@ -48,6 +48,8 @@ class Span:
     mt_score: float | None = None
     output_start: int | None = None
     output_end: int | None = None
+    #: Next-best translations of a translated span, best first (when asked for); same spacing as ``text``.
+    alternatives: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -67,6 +69,8 @@ class Span:
             out["engine"] = self.engine.to_dict()
         if self.mt_score is not None:
             out["mt_score"] = self.mt_score
+        if self.alternatives:
+            out["alternatives"] = list(self.alternatives)
         return out
 
 
@@ -104,6 +108,21 @@ class Document:
             span.output_end = pos
             parts.append(span.text)
         self.text = "".join(parts)
+
+    def alternative_texts(self, limit: int) -> list[str]:
+        """Up to ``limit`` other renderings of ``text``: the k-th puts each translated span's k-th
+        alternative in place of its translation (spans with fewer alternatives keep theirs)."""
+        depth = min(limit, max((len(s.alternatives) for s in self.spans), default=0))
+        texts = []
+        for k in range(depth):
+            texts.append(
+                "".join(
+                    s.alternatives[k] if k < len(s.alternatives) else s.text
+                    for s in self.spans
+                    if s.action != REMOVED
+                )
+            )
+        return [t for t in dict.fromkeys(texts) if t != self.text]
 
     @property
     def complete(self) -> bool:

@@ -14,6 +14,8 @@ FORMATS = ("json", "text", "html")
 MARKERS = ("inline", "footnotes", "none")
 CHROME = ("remove", "keep")
 ERRORS = ("strict", "replace")
+MAX_ALTERNATIVES = 8
+INTEGER_OPTIONS = ("beam_size", "alternatives")
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class Options:
     from the English text (they stay in the provenance), or keep them as text.
     ``errors``: ``strict`` rejects invalid UTF-8; ``replace`` substitutes U+FFFD and records it.
     ``beam_size``: overrides the pipeline's default for this document (None: the default).
+    ``alternatives``: also keep up to this many next-best translations per translated span
+    (the beam widens to at least ``alternatives + 1``).
     """
 
     format: str = "json"
@@ -35,6 +39,7 @@ class Options:
     source: str = "auto"
     #: Output language: English, or with an explicit ``source`` any installed pair's target.
     target: str = "en"
+    alternatives: int = 0
 
     def __post_init__(self) -> None:
         for name, allowed in (
@@ -57,12 +62,15 @@ class Options:
                 f"with source 'auto' transnorm normalizes into English; target {self.target!r} needs an "
                 "explicit source language"
             )
-        if self.beam_size is not None and (
-            isinstance(self.beam_size, bool)
-            or not isinstance(self.beam_size, int)
-            or not 1 <= self.beam_size <= 16
+        for name, low, high, none_ok in (
+            ("beam_size", 1, 16, True),
+            ("alternatives", 0, MAX_ALTERNATIVES, False),
         ):
-            raise OptionsError(f"option 'beam_size' must be an integer from 1 to 16; got {self.beam_size!r}")
+            value = getattr(self, name)
+            if value is None and none_ok:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise OptionsError(f"option {name!r} must be an integer from {low} to {high}; got {value!r}")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object] | None) -> Options:
@@ -79,11 +87,11 @@ class Options:
             )
         values = dict(data)
         for name, value in values.items():
-            if name != "beam_size" and not isinstance(value, str):
+            if name in INTEGER_OPTIONS:
+                if isinstance(value, float) and value.is_integer():
+                    values[name] = int(value)  # JSON has one number type: 4.0 is the integer 4
+            elif not isinstance(value, str):
                 raise OptionsError(f"option {name!r} must be a string; got {type(value).__name__}")
-        beam = values.get("beam_size")
-        if isinstance(beam, float) and beam.is_integer():
-            values["beam_size"] = int(beam)  # JSON has one number type: 4.0 is the integer 4
         return cls(**values)  # type: ignore[arg-type]
 
     def to_dict(self) -> dict[str, object]:

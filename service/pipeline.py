@@ -50,6 +50,7 @@ class _Unit:
     query: str = ""
     translation: Translation | None = None
     model: ModelInfo | None = None
+    alternatives: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -229,17 +230,18 @@ class Pipeline:
 
     def translate(self, plans: list[Plan]) -> None:
         """Translate the foreign units of all ``plans`` in shared batches (fills them in place)."""
-        groups: dict[tuple[str, str, int | None], list[_Unit]] = defaultdict(list)
+        groups: dict[tuple[str, str, int | None, int], list[_Unit]] = defaultdict(list)
         for plan in plans:
+            o = plan.options
             for unit in plan.units:
                 if unit.action == _TRANSLATE:
-                    groups[(unit.detection.lang, plan.options.target, plan.options.beam_size)].append(unit)
-        for (lang, target, beam), units in groups.items():
+                    groups[(unit.detection.lang, o.target, o.beam_size, o.alternatives)].append(unit)
+        for (lang, target, beam, alternatives), units in groups.items():
             queries = [u.query for u in units]
-            if target == "en":
-                results = self.engine.translate(lang, queries, beam)
-            else:
-                results = self.engine.translate(lang, queries, beam, target=target)
+            extra: dict[str, object] = {} if target == "en" else {"target": target}
+            if alternatives:  # engines without n-best support are never asked for it
+                extra["alternatives"] = alternatives
+            results = self.engine.translate(lang, queries, beam, **extra)
             for unit, result in zip(units, results, strict=True):
                 unit.translation = result
 
@@ -249,13 +251,15 @@ class Pipeline:
         """Post-normalize a translated plan and build its :class:`Document`."""
         text = plan.source
         units = plan.units
+        tidy = english_punctuation if plan.options.target == "en" else str.strip
         for unit in units:
             if unit.action != _TRANSLATE:
                 continue
-            translated = unit.translation.text if unit.translation else ""
-            english = english_punctuation(translated) if plan.options.target == "en" else translated.strip()
+            english = tidy(unit.translation.text) if unit.translation else ""
             if english:
                 unit.action, unit.text = TRANSLATED, english
+                others = (tidy(alt) for alt in unit.translation.alternatives) if unit.translation else ()
+                unit.alternatives = list(dict.fromkeys(a for a in others if a and a != english))
             else:
                 unit.action, unit.text, unit.reason = (
                     UNTRANSLATED,
@@ -327,17 +331,22 @@ def _apply_joins(units: list[_Unit], text: str, line: segment.Line) -> None:
 
 
 def _space_translations(units: list[_Unit]) -> None:
-    """Put a space between a translation and neighbouring output where English needs one."""
+    """Put a space between a translation and neighbouring output where English needs one
+    (alternatives get the same spacing as the translation they stand in for)."""
     out_tail = ""
     for i, unit in enumerate(units):
         if unit.action == REMOVED:
             continue
         if unit.action == TRANSLATED:
-            unit.text = join_space(out_tail, unit.text) + unit.text
+            lead = join_space(out_tail, unit.text)
+            unit.text = lead + unit.text
             nxt = next((u for u in units[i + 1 :] if u.action != REMOVED and u.text), None)
             # A following translation adds its own leading space.
+            trail = ""
             if nxt is not None and nxt.action != TRANSLATED:
-                unit.text += trailing_space(unit.text, nxt.text)
+                trail = trailing_space(unit.text, nxt.text)
+            unit.text += trail
+            unit.alternatives = [lead + alt + trail for alt in unit.alternatives]
         if unit.text:
             out_tail = unit.text
 
@@ -420,6 +429,7 @@ def _spans(units: list[_Unit], text: str) -> list[Span]:
                 reason=unit.reason,
                 engine=engine,
                 mt_score=translation.score if translation else None,
+                alternatives=unit.alternatives if translation else [],
             )
         )
     flush()

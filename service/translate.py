@@ -44,6 +44,8 @@ class Translation:
     #: exp(mean log-probability per output token), in (0, 1].
     score: float
     tokens: int
+    #: The model's next-best hypotheses, best first (only when asked for).
+    alternatives: tuple[str, ...] = ()
 
 
 class Engine(Protocol):
@@ -62,9 +64,15 @@ class Engine(Protocol):
         ...
 
     def translate(
-        self, lang: str, sentences: Sequence[str], beam_size: int | None = None, target: str = "en"
+        self,
+        lang: str,
+        sentences: Sequence[str],
+        beam_size: int | None = None,
+        target: str = "en",
+        alternatives: int = 0,
     ) -> list[Translation]:
-        """Translate ``sentences`` (all in ``lang``) into ``target``, in order."""
+        """Translate ``sentences`` (all in ``lang``) into ``target``, in order, each with up to
+        ``alternatives`` next-best hypotheses (the pipeline passes it only when it is not 0)."""
         ...
 
 
@@ -81,7 +89,12 @@ class NoEngine:
         return {}
 
     def translate(
-        self, lang: str, sentences: Sequence[str], beam_size: int | None = None, target: str = "en"
+        self,
+        lang: str,
+        sentences: Sequence[str],
+        beam_size: int | None = None,
+        target: str = "en",
+        alternatives: int = 0,
     ) -> list[Translation]:
         raise ModelError(f"no installed package translates {lang} into {target}")
 
@@ -176,7 +189,7 @@ class ArgosEngine:
     """Translates with the X→en Argos packages installed in ``settings.models_dir``.
 
     Models load on first use, or all at once with :meth:`load` (servers do this before they
-    report ready). The LRU cache is keyed by (package, version, beam size, sentence).
+    report ready). The LRU cache is keyed by (package, version, beam size, hypotheses, sentence).
     """
 
     def __init__(self, settings: Settings, infos: Sequence[ModelInfo] | None = None) -> None:
@@ -219,16 +232,23 @@ class ArgosEngine:
         return loaded
 
     def translate(
-        self, lang: str, sentences: Sequence[str], beam_size: int | None = None, target: str = "en"
+        self,
+        lang: str,
+        sentences: Sequence[str],
+        beam_size: int | None = None,
+        target: str = "en",
+        alternatives: int = 0,
     ) -> list[Translation]:
         info = self._pairs.get((lang, target))
         if info is None:
             raise ModelError(f"no installed package translates {lang} into {target}")
-        beam = beam_size or self.settings.beam_size
+        hypotheses = 1 + alternatives
+        # n-best lists come from the beam: it must be at least as wide as the list.
+        beam = max(beam_size or self.settings.beam_size, hypotheses)
         results: list[Translation | None] = []
         todo: dict[str, list[int]] = {}
         for i, sentence in enumerate(sentences):
-            hit = self.cache.get((info.package, info.version, beam, sentence))
+            hit = self.cache.get((info.package, info.version, beam, hypotheses, sentence))
             results.append(hit)
             if hit is None:
                 todo.setdefault(sentence, []).append(i)
@@ -240,17 +260,19 @@ class ArgosEngine:
             output = model.translator.translate_batch(
                 tokens,
                 beam_size=beam,
+                num_hypotheses=hypotheses,
                 max_batch_size=self.settings.max_batch_size,
                 max_decoding_length=decoding_limit(longest, self.settings),
                 return_scores=True,
             )
             for sentence, src, result in zip(unique, tokens, output, strict=True):
-                hyp = result.hypotheses[0]
                 limit = decoding_limit(len(src), self.settings)
-                hyp = hyp[:limit]
+                texts = [detokenize(hyp[:limit]) for hyp in result.hypotheses]
+                best = result.hypotheses[0][:limit]
                 score = math.exp(result.scores[0]) if result.scores else 0.0
-                translation = Translation(detokenize(hyp), round(min(1.0, score), 4), len(hyp))
-                self.cache.put((info.package, info.version, beam, sentence), translation)
+                others = tuple(dict.fromkeys(t for t in texts[1:] if t and t != texts[0]))
+                translation = Translation(texts[0], round(min(1.0, score), 4), len(best), others)
+                self.cache.put((info.package, info.version, beam, hypotheses, sentence), translation)
                 for i in todo[sentence]:
                     results[i] = translation
         return [r for r in results if r is not None]

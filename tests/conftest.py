@@ -58,13 +58,16 @@ class FakeEngine:
     def model_for(self, source, target):
         return self._models.get(source) if target == "en" else None
 
-    def translate(self, lang, sentences, beam_size=None, target="en"):
+    def translate(self, lang, sentences, beam_size=None, target="en", alternatives=0):
         self.calls.append((lang, list(sentences)))
         out = []
         for s in sentences:
             h = hashlib.sha256(s.encode()).digest()
-            words = [_WORDS[b % len(_WORDS)] for b in h[:5]]
-            out.append(Translation(" ".join(words).capitalize() + "。", 0.5, 6))
+            texts = [
+                " ".join(_WORDS[b % len(_WORDS)] for b in h[5 * k : 5 * k + 5]).capitalize() + "。"
+                for k in range(1 + alternatives)
+            ]
+            out.append(Translation(texts[0], 0.5, 6, tuple(texts[1:])))
         return out
 
 

@@ -61,11 +61,25 @@ def test_html_translates_text_nodes_only(client):
     assert not HAN.search(out.split("<script>")[0])
 
 
-def test_alternatives_accepted(client):
-    r = client.post("/translate", json={"q": "科尔图诺夫。", "source": "auto", "alternatives": 3})
-    assert r.json["alternatives"] == []
-    r = client.post("/translate", json={"q": ["a", "b"], "source": "auto", "alternatives": 1})
-    assert r.json["alternatives"] == [[], []]
+def test_alternatives_replace_translated_spans_and_keep_the_english(client):
+    q = "Hello there. 科尔图诺夫。 Goodbye."
+    r = client.post("/translate", json={"q": q, "source": "auto", "alternatives": 2})
+    main, alternatives = r.json["translatedText"], r.json["alternatives"]
+    assert len(alternatives) == 2 and main not in alternatives and len(set(alternatives)) == 2
+    for alt in alternatives:
+        assert alt.startswith("Hello there. ") and alt.endswith(" Goodbye.") and not HAN.search(alt)
+    r = client.post("/translate", json={"q": [q, "All English."], "source": "auto", "alternatives": 1})
+    assert r.json["alternatives"][0] == alternatives[:1] and r.json["alternatives"][1] == []
+    r = client.post("/translate", json={"q": q, "source": "auto"})
+    assert "alternatives" not in r.json and r.json["translatedText"] == main
+
+
+def test_html_alternatives_keep_the_markup(client):
+    q = "<p>Hi <b>科尔图诺夫。</b></p>"
+    r = client.post("/translate", json={"q": q, "format": "html", "alternatives": 1})
+    (alt,) = r.json["alternatives"]
+    assert alt != r.json["translatedText"]
+    assert alt.startswith("<p>Hi <b>") and alt.endswith("</b></p>") and not HAN.search(alt)
 
 
 @pytest.mark.parametrize(
@@ -78,6 +92,7 @@ def test_alternatives_accepted(client):
         ({"json": {"q": "x", "source": "ja"}}, 400, "no ja→en package"),
         ({"json": {"q": "x", "format": "pdf"}}, 400, "format"),
         ({"json": {"q": "x", "alternatives": "many"}}, 400, "alternatives"),
+        ({"json": {"q": "x", "alternatives": 99}}, 400, "alternatives must be from 0 to 8"),
         ({"json": {"q": "x" * 2000}}, 400, "character limit"),
         ({"json": {"q": ["a"] * 4}}, 400, "text limit"),
         ({"data": b"[1]", "content_type": "application/json"}, 400, "object"),

@@ -137,6 +137,32 @@ def test_bad_inputs_raise_clear_errors(fake_pipeline, detector, fake_engine):
         Options.from_mapping({"beam_size": "4"})
     with pytest.raises(OptionsError):
         Options(format="pdf")
+    for bad in (-1, 9, True, "2", 1.5, None):
+        with pytest.raises(OptionsError, match="alternatives"):
+            Options.from_mapping({"alternatives": bad})
+    assert Options.from_mapping({"alternatives": 2.0}).alternatives == 2
+
+
+def test_alternatives_are_kept_per_span_and_compose_whole_texts(fake_pipeline, fake_engine):
+    source = "He told 《中国新闻周刊》 that talks go on.\n首先我们要明白。双方过去有失败的经验。\n"
+    plain = fake_pipeline(source.encode())
+    assert all(not s.alternatives and "alternatives" not in s.to_dict() for s in plain.spans)
+    doc = fake_pipeline(source.encode(), Options(alternatives=2))
+    _roundtrip(doc)
+    assert doc.text == plain.text  # asking for alternatives does not change the translation
+    translated = [s for s in doc.spans if s.action == "translated"]
+    assert len(translated) == 3
+    for span in translated:
+        assert len(span.alternatives) == 2 and span.text not in span.alternatives
+        assert span.to_dict()["alternatives"] == span.alternatives
+        # Same spacing as the translation it stands in for; English punctuation too.
+        lead = span.text[: len(span.text) - len(span.text.lstrip())]
+        assert all(a.startswith(lead) and not HAN.search(a) and "。" not in a for a in span.alternatives)
+    texts = doc.alternative_texts(5)
+    assert len(texts) == 2 and doc.text not in texts
+    first = "".join(s.alternatives[0] if s.alternatives else s.text for s in doc.spans if s.action != REMOVED)
+    assert texts[0] == first and texts[0].startswith("He told ") and " that talks go on." in texts[0]
+    assert doc.alternative_texts(1) == texts[:1] and plain.alternative_texts(3) == []
 
 
 @pytest.mark.parametrize("data", [b"", b"   \n\n  ", b"\x00\x01\x02", b"\n" * 1000, "a\u0301\r\n".encode()])

@@ -59,6 +59,10 @@ def test_normalize_json_body_with_options_and_formats(client):
     assert r.mimetype == "text/plain" and r.get_data(as_text=True).startswith("Hello.\n")
     r = client.post("/v1/normalize", json={"text": "Hi"}, headers={"Accept": "text/html"})
     assert r.mimetype == "text/html" and r.get_data(as_text=True).startswith("<!DOCTYPE html>")
+    mixed = "Hello. 科尔图诺夫。".encode()
+    r = client.post("/v1/normalize?alternatives=2", data=mixed, content_type="text/plain")
+    (span,) = [s for s in r.json["spans"] if s["action"] == "translated"]
+    assert len(span["alternatives"]) == 2 and span["text"] not in span["alternatives"]
 
 
 @pytest.mark.parametrize(
@@ -82,6 +86,7 @@ def test_normalize_json_body_with_options_and_formats(client):
         ({"data": b'{"text": "\\ud800"}', "content_type": "application/json"}, 400, "surrogate"),
         ({"json": {"text": "x", "id": 5}}, 400, '"id"'),
         ({"data": b"x", "content_type": "text/plain", "query_string": {"beam_size": "x"}}, 400, "beam_size"),
+        ({"data": b"x", "content_type": "text/plain", "query_string": {"alternatives": "9"}}, 400, "0 to 8"),
         ({"data": b"x"}, 415, "no content type"),
     ],
 )

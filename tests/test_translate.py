@@ -48,6 +48,20 @@ def test_cache_hits_on_repeated_sentences(real_settings):
     assert engine.cache.hits == hits + 2
 
 
+def test_alternatives_come_from_the_n_best_list(real_settings, english_words):
+    engine = ArgosEngine(real_settings)
+    sentences = ["但特朗普关注的是乌克兰问题。", "科尔图诺夫。"]
+    plain = engine.translate("zh", sentences, beam_size=4)
+    nbest = engine.translate("zh", sentences, beam_size=4, alternatives=3)
+    assert [t.text for t in nbest] == [t.text for t in plain]  # same beam, same best hypothesis
+    assert any(t.alternatives for t in nbest)
+    for t in nbest:
+        assert len(t.alternatives) <= 3 and t.text not in t.alternatives
+        assert len(set(t.alternatives)) == len(t.alternatives)
+        assert all(set(a.split()) <= english_words for a in t.alternatives)
+    assert not any(t.alternatives for t in engine.translate("zh", sentences, beam_size=4))  # cached apart
+
+
 def test_seed_003_through_the_real_engine(real_pipeline, seeds):
     doc = real_pipeline(seeds["003"])
     doc.check()

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from ..detect import FUNCTION_WORDS
 from ..document import Document
 from ..errors import OptionsError, TooLargeError, TransnormError
-from ..options import FORMATS, Options
+from ..options import FORMATS, INTEGER_OPTIONS, Options
 from ..pipeline import Pipeline
 from ..render import FORMAT_MEDIA_TYPES, render
 from .batching import Batcher
@@ -37,7 +37,7 @@ def _batcher() -> Batcher:
     return current_app.extensions["transnorm"].batcher
 
 
-QUERY_OPTIONS = ("markers", "chrome", "errors", "beam_size", "source", "target")
+QUERY_OPTIONS = ("markers", "chrome", "errors", "beam_size", "alternatives", "source", "target")
 
 
 def _options(data: Any, query_format: str | None) -> Options:
@@ -48,11 +48,11 @@ def _options(data: Any, query_format: str | None) -> Options:
     for name in QUERY_OPTIONS:
         if name in request.args:
             value = request.args[name]
-            if name == "beam_size":
+            if name in INTEGER_OPTIONS:
                 try:
                     value = int(value)
                 except ValueError:
-                    raise OptionsError("beam_size must be an integer") from None
+                    raise OptionsError(f"{name} must be an integer") from None
             query[name] = value
     # Each source is validated on its own: a bad value is an error even where another overrides it.
     Options.from_mapping(query)

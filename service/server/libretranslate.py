@@ -4,8 +4,10 @@
 Differences from LibreTranslate: with ``source: "auto"`` every item is normalized span by span
 (mixed documents work, English is left alone) and ``detectedLanguage`` names the main foreign
 language of each item; page chrome is kept (a translation client expects all its text back);
-``alternatives`` are accepted but none are returned; targets other than English need an
-explicit source and an installed package for that pair.
+``alternatives`` come from the model's n-best list per translated span (the k-th alternative
+of an item puts every span's k-th hypothesis in place; text that was not translated has none,
+so an all-English item has no alternatives); targets other than English need an explicit
+source and an installed package for that pair.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from ..detect import ZXX
 from ..document import Document
 from ..errors import OptionsError, TransnormError
-from ..options import LANG_CODE, Options
+from ..options import LANG_CODE, MAX_ALTERNATIVES, Options
 from .middleware import key_is_valid
 
 lt = Blueprint("libretranslate", __name__)
@@ -198,14 +200,16 @@ class _HTMLText(HTMLParser):
 
 def _translate_items(
     items: list[str], options: Options, is_html: bool
-) -> tuple[list[str], list[list[Document]]]:
+) -> tuple[list[str], list[list[Document]], list[list[str]]]:
     """Translate each item (for HTML only its text nodes), all in one shared batch.
 
-    Returns the translated items and, per item, the documents its text was normalized as.
+    Returns the translated items, per item the documents its text was normalized as, and per
+    item its alternative translations (as many as ``options.alternatives`` and the model give).
     """
     if not is_html:
         docs = _run(items, options)
-        return [d.text for d in docs], [[d] for d in docs]
+        alternatives = [d.alternative_texts(options.alternatives) for d in docs]
+        return [d.text for d in docs], [[d] for d in docs], alternatives
     parsed = []
     nodes: list[str] = []
     for item in items:
@@ -215,20 +219,26 @@ def _translate_items(
         parsed.append(parser.parts)
         nodes.extend(text for is_text, text in parser.parts if is_text)
     node_docs = iter(_run(nodes, options))
-    out: list[str] = []
     per_item: list[list[Document]] = []
     for parts in parsed:
-        pieces, docs = [], []
-        for is_text, content in parts:
-            if is_text:
-                doc = next(node_docs)
-                docs.append(doc)
-                pieces.append(html.escape(doc.text, quote=False))
-            else:
-                pieces.append(content)
-        out.append("".join(pieces))
-        per_item.append(docs)
-    return out, per_item
+        per_item.append([next(node_docs) for is_text, _ in parts if is_text])
+    out: list[str] = []
+    alternatives: list[list[str]] = []
+    for parts, docs in zip(parsed, per_item, strict=True):
+        variants = [_compose_html(parts, [d.text for d in docs])]
+        node_alts = [d.alternative_texts(options.alternatives) for d in docs]
+        for k in range(max((len(a) for a in node_alts), default=0)):
+            texts = [a[k] if k < len(a) else d.text for a, d in zip(node_alts, docs, strict=True)]
+            variants.append(_compose_html(parts, texts))
+        out.append(variants[0])
+        alternatives.append([v for v in dict.fromkeys(variants[1:]) if v != variants[0]])
+    return out, per_item, alternatives
+
+
+def _compose_html(parts: list[tuple[bool, str]], texts: list[str]) -> str:
+    """The markup of ``parts`` with its text nodes replaced, in order, by ``texts``."""
+    replacement = iter(texts)
+    return "".join(html.escape(next(replacement), quote=False) if is_text else c for is_text, c in parts)
 
 
 def _run(texts: list[str], options: Options) -> list[Document]:
@@ -255,8 +265,8 @@ def translate():  # type: ignore[no-untyped-def]
         alternatives = int(params.get("alternatives") or 0)
     except (TypeError, ValueError):
         raise LTError(400, "Invalid request: alternatives must be an integer") from None
-    if alternatives < 0:
-        raise LTError(400, "Invalid request: alternatives must be 0 or more")
+    if not 0 <= alternatives <= MAX_ALTERNATIVES:
+        raise LTError(400, f"Invalid request: alternatives must be from 0 to {MAX_ALTERNATIVES}")
     if not isinstance(source, str) or not isinstance(target, str):
         raise LTError(400, "Invalid request: source and target must be strings")
     for name, code in (("source", source), ("target", target)):
@@ -275,16 +285,16 @@ def translate():  # type: ignore[no-untyped-def]
             400, f"{source} is not supported as a source language here: no {source}→en package is installed"
         )
     try:
-        options = Options(chrome="keep", source=source, target=target)
+        options = Options(chrome="keep", source=source, target=target, alternatives=alternatives)
     except OptionsError as exc:
         raise LTError(400, f"Invalid request: {exc}") from None
-    texts, docs = _translate_items(items, options, fmt == "html")
+    texts, docs, others = _translate_items(items, options, fmt == "html")
     body: dict[str, Any] = {"translatedText": texts if batch else texts[0]}
     if source == "auto":
         found = [detected(d) for d in docs]
         body["detectedLanguage"] = found if batch else found[0]
     if alternatives:
-        body["alternatives"] = [[] for _ in texts] if batch else []
+        body["alternatives"] = others if batch else others[0]
     return jsonify(body)
 
 

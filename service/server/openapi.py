@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from ..options import CHROME, ERRORS, FORMATS, MARKERS
+from ..options import CHROME, ERRORS, FORMATS, MARKERS, MAX_ALTERNATIVES
 
 
 def _problem_ref() -> dict[str, Any]:
@@ -33,6 +33,12 @@ def spec() -> dict[str, Any]:
             "chrome": {"enum": list(CHROME)},
             "errors": {"enum": list(ERRORS)},
             "beam_size": {"type": ["integer", "null"], "minimum": 1, "maximum": 16},
+            "alternatives": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": MAX_ALTERNATIVES,
+                "description": "next-best translations to keep per translated span (widens the beam)",
+            },
             "source": {
                 "type": "string",
                 "pattern": "^(auto|[a-z]{2,3}(-[A-Za-z0-9]{2,8})?)$",
@@ -83,6 +89,7 @@ def spec() -> dict[str, Any]:
                 },
             },
             "mt_score": {"type": "number"},
+            "alternatives": {"type": "array", "items": {"type": "string"}},
         },
     }
     document = {
@@ -142,6 +149,11 @@ def spec() -> dict[str, Any]:
         {"name": "chrome", "in": "query", "schema": {"enum": list(CHROME)}},
         {"name": "errors", "in": "query", "schema": {"enum": list(ERRORS)}},
         {"name": "beam_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 16}},
+        {
+            "name": "alternatives",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ALTERNATIVES},
+        },
         {
             "name": "id",
             "in": "query",
