@@ -47,6 +47,7 @@ class Record:
     error: str | None = None
     complete: bool | None = None
     actions: dict[str, int] | None = None
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -221,6 +222,7 @@ def finish_file(
             outputs=_outputs(item.rel, out_dir, formats),
             complete=doc.complete,
             actions=doc.stats["actions"],
+            warnings=doc.warnings,
         )
     except Exception as exc:
         record = _failed(item.rel, exc)
@@ -398,6 +400,7 @@ def run_batch(
         "skipped": sum(r.status == "skipped" for r in records),
         "failed": sum(r.status == "failed" for r in records),
         "incomplete": sum(r.complete is False for r in records),
+        "with_warnings": sum(bool(r.warnings) for r in records),
         "seconds": round(time.perf_counter() - started, 3),
         "failures": [{"file": r.file, "error": r.error} for r in records if r.status == "failed"],
         "partial_files_removed": removed,

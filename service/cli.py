@@ -193,7 +193,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     )
     print(
         f"transnorm batch: {summary['files']} files: {summary['ok']} written, {summary['skipped']} "
-        f"unchanged, {summary['failed']} failed, {summary['incomplete']} incomplete "
+        f"unchanged, {summary['failed']} failed, {summary['incomplete']} incomplete, "
+        f"{summary['with_warnings']} with warnings "
         f"({summary['seconds']} s); report in {args.out / 'report.jsonl'}",
         file=sys.stderr,
     )

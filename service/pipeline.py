@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from . import chrome, segment
+from . import chrome, scripts, segment
 from .config import Settings
 from .decode import Decoded, decode
 from .detect import ZXX, Detection, Detector
@@ -273,6 +273,8 @@ class Pipeline:
         models = [{**info.to_dict(), "used": info.package in used} for info in self.engine.models().values()]
         missing = sorted({u.detection.lang for u in units if u.reason == NO_MODEL})
         warnings = [f"no installed package translates {lang} into English" for lang in missing]
+        if plan.options.target == "en":
+            warnings.extend(_not_english_warnings(units))
         d = plan.decoded
         if d.replacements:
             warnings.append(f"{len(d.replacements)} invalid byte(s) replaced by U+FFFD")
@@ -296,6 +298,22 @@ class Pipeline:
             warnings=warnings,
             source_info=source_info,
         )
+
+
+def _not_english_warnings(units: list[_Unit]) -> list[str]:
+    """Translations into English whose letters are mostly not Latin: an untrained, broken or
+    mislabelled model. They stay ``translated`` (the model did answer) but the document says so."""
+    suspect: defaultdict[ModelInfo, int] = defaultdict(int)
+    for unit in units:
+        if unit.action != TRANSLATED or unit.model is None:
+            continue
+        if scripts.dominant(unit.text) not in ("Latin", "Common"):
+            suspect[unit.model] += 1
+    return [
+        f"{n} translation(s) by {m.package} {m.version} ({m.from_code}→{m.to_code}) are not in the Latin "
+        "script: the model may be untrained, broken or for another language"
+        for m, n in suspect.items()
+    ]
 
 
 def _gap(units: list[_Unit], text: str, start: int, end: int) -> None:

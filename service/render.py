@@ -141,7 +141,7 @@ def render_html(doc: Document) -> str:
     notices = "".join(
         f"<li>upstream machine translation: {esc(n.service)} (“{esc(n.evidence)}”)</li>"
         for n in doc.upstream_translation
-    )
+    ) + "".join(f'<li class="warning">warning: {esc(w)}</li>' for w in doc.warnings)
     summary = ", ".join(f"{v} {k}" for k, v in stats.items() if v)
     title = esc(doc.id or "document")
     return (

@@ -103,6 +103,10 @@ def test_batch_over_seeds_with_a_real_package(tmp_path, installed_dir):
         assert not [s for s in doc["spans"] if s["action"] in ("translated", "untranslated")]
     report = [json.loads(line) for line in (out / "report.jsonl").read_text().splitlines()]
     assert [r["status"] for r in report] == ["ok"] * 5
+    # The tiny model's translations are English words: no warning about their script.
+    assert [r["warnings"] for r in report] == [[]] * 5
+    assert json.loads((out / "summary.json").read_text())["with_warnings"] == 0
+    assert b"0 incomplete, 0 with warnings" in r.stderr
     # Second run: everything unchanged is skipped.
     r = run(
         ["batch", "seeds", "--out", str(out), "--format", "json,text,html"],
@@ -118,6 +122,7 @@ def test_batch_reports_a_bad_file_and_goes_on(tmp_path):
     (src / "good.txt").write_text("Plain English.\n")
     (src / "bad.txt").write_bytes(b"\xff\xfe\x00bad")
     (src / "link.txt").symlink_to("/etc/hostname")
+    (src / "zh.txt").write_text("首先我们要明白。\n")  # no model here: written, but incomplete
     os.mkfifo(src / "fifo.txt")  # reading it would block the batch forever
     with open(src / "huge.txt", "wb") as f:  # sparse: 1 GiB that is never read whole
         f.truncate(1 << 30)
@@ -132,8 +137,10 @@ def test_batch_reports_a_bad_file_and_goes_on(tmp_path):
     assert report["huge.txt"]["status"] == "failed" and "TRANSNORM_MAX_BYTES" in report["huge.txt"]["error"]
     assert json.loads((out / "good.json").read_text())["text"] == "Plain English.\n"
     assert not list(out.glob("bad*")) and not list(out.glob("huge*")) and not list(out.rglob("*.tmp"))
+    assert report["zh.txt"]["complete"] is False
+    assert report["zh.txt"]["warnings"] == ["no installed package translates zh into English"]
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["failed"] == 4 and summary["ok"] == 1
+    assert (summary["failed"], summary["ok"], summary["incomplete"], summary["with_warnings"]) == (4, 2, 1, 1)
 
 
 def test_read_input_refuses_fifos_and_oversized_files_without_reading(tmp_path):

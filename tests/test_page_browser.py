@@ -84,6 +84,19 @@ def test_paste_shows_translated_spans_highlighted(browser, server):
     assert "Koltunov stepped down" in out
     assert browser.find_element("id", "downloads").is_displayed()
     assert browser.find_element("id", "dl-json").get_attribute("href").startswith("blob:")
+    assert not browser.find_element("id", "warnings-section").is_displayed()
+
+
+def test_untranslatable_text_is_marked_and_warned_about(browser, server):
+    browser.get(server + "/")
+    _paste(browser, "An English line.\n日本政府は来週、新たな経済対策を発表する予定だ。\n")
+    status = _wait_for_status(browser)
+    assert status.startswith("incomplete"), status
+    (mark,) = browser.find_elements("css selector", "#out mark.un")
+    assert mark.get_attribute("lang") == "ja" and "no-model" in mark.get_attribute("title")
+    assert browser.find_element("id", "warnings-section").is_displayed()
+    warnings = [li.text for li in browser.find_elements("css selector", "#warnings li")]
+    assert warnings == ["no installed package translates ja into English"]
 
 
 def test_paste_shows_removed_chrome_apart(browser, server):

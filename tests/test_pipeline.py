@@ -94,6 +94,24 @@ def test_no_model_means_untranslated_and_incomplete(detector):
     assert any("ja" in w for w in doc.warnings)
 
 
+def test_translations_not_in_latin_script_are_warned_about(detector, seeds):
+    from conftest import FakeEngine
+
+    from service.translate import Translation
+
+    class Echo(FakeEngine):  # what an untrained model does: output in the source's script
+        def translate(self, lang, sentences, beam_size=None, target="en", alternatives=0):
+            return [Translation(f"{s} the", 0.1, 3) for s in sentences]
+
+    doc = Pipeline(Settings(), engine=Echo(), detector=detector)(seeds["003"])
+    translated = [s for s in doc.spans if s.action == "translated"]
+    assert translated and doc.complete  # still translated: the model did answer
+    (warning,) = [w for w in doc.warnings if "Latin" in w]
+    assert warning.startswith(f"{len(translated)} translation(s) by translate-zh_en 9.9 (zh→en)")
+    good = Pipeline(Settings(), engine=FakeEngine(), detector=detector)(seeds["003"])
+    assert good.warnings == []
+
+
 def test_inline_run_is_translated_with_spacing(fake_pipeline):
     doc = fake_pipeline("He told 《中国新闻周刊》 that talks go on.".encode())
     (tr,) = [s for s in doc.spans if s.action == "translated"]

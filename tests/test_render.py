@@ -62,6 +62,19 @@ def test_html_marks_translations_with_its_attributes(fake_pipeline, seeds):
     assert '<del class="rm" data-reason="chrome"' in page and "<script" not in page
 
 
+def test_html_lists_warnings(detector):
+    from conftest import FakeEngine
+
+    from service import Pipeline, Settings
+
+    doc = Pipeline(Settings(), engine=FakeEngine(langs=()), detector=detector)(
+        "Hi.\n首先我们要明白。\n".encode()
+    )
+    page = render(doc, "html")
+    assert '<li class="warning">warning: no installed package translates zh into English</li>' in page
+    assert "incomplete" in page and '<span class="un" lang="zh"' in page
+
+
 def test_html_escapes_source_text(fake_pipeline):
     page = render(fake_pipeline(b"<script>alert(1)</script> & more"), "html")
     assert "<script>alert" not in page and "&lt;script&gt;" in page

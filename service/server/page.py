@@ -40,6 +40,7 @@ API: <a href="/docs">/docs</a>.</p>
 <div id="out" aria-live="polite"></div>
 <section id="removed-section" hidden><h2>Removed</h2><ul id="removed"></ul></section>
 <section id="notices-section" hidden><h2>Upstream machine translation</h2><ul id="notices"></ul></section>
+<section id="warnings-section" hidden><h2>Warnings</h2><ul id="warnings"></ul></section>
 <script>
 "use strict";
 const $ = (id) => document.getElementById(id);
@@ -86,6 +87,12 @@ function show(doc) {
     return li;
   }));
   $("notices-section").hidden = doc.upstream_translation.length === 0;
+  $("warnings").replaceChildren(...doc.warnings.map((w) => {
+    const li = document.createElement("li");
+    li.textContent = w;
+    return li;
+  }));
+  $("warnings-section").hidden = doc.warnings.length === 0;
   $("dl-json").href = blobUrl(JSON.stringify(doc, null, 2), "application/json");
   $("dl-text").href = blobUrl(doc.text, "text/plain");
   $("downloads").hidden = false;
