@@ -56,6 +56,8 @@ class Settings:
     #: Origins allowed by CORS (empty: CORS off; "*" allows any).
     cors_origins: tuple[str, ...] = ()
     max_batch_documents: int = 64
+    #: Requests per minute per client (API key, else address) to the translating endpoints; 0: no limit.
+    requests_per_minute: int = 0
     #: Log document text (off by default: documents may be confidential).
     debug: bool = False
 
@@ -70,6 +72,7 @@ class Settings:
             "cache_size": self.cache_size >= 0,
             "max_bytes": self.max_bytes >= 1,
             "max_batch_documents": self.max_batch_documents >= 1,
+            "requests_per_minute": self.requests_per_minute >= 0,
             "latin_candidates": "en" in self.latin_candidates,
         }
         bad = [name for name, ok in checks.items() if not ok]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
@@ -149,19 +150,21 @@ def http_post(url: str, data: bytes, content_type: str, timeout: float = 60) -> 
         return e.code, dict(e.headers), e.read()
 
 
-@pytest.fixture(scope="session")
-def server(real_settings, tmp_path_factory):
+@contextlib.contextmanager
+def running_server(models_dir, log_dir: Path, env_extra=None, args=("--workers", "2")):
+    """``transnorm serve ARGS`` on a free loopback port, once ready: yields (base URL, process)."""
     port = _free_port()
     env = {
         **os.environ,
-        "TRANSNORM_MODELS_DIR": str(real_settings.models_dir),
+        "TRANSNORM_MODELS_DIR": str(models_dir),
         "TRANSNORM_COMPUTE_TYPE": "float32",
         "TRANSNORM_MAX_BYTES": "100000",
+        **(env_extra or {}),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log = (tmp_path_factory.mktemp("server") / "server.log").open("wb")
+    log = (log_dir / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "service", "serve", "--port", str(port), *args],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -169,19 +172,30 @@ def server(real_settings, tmp_path_factory):
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    try:
+        while time.monotonic() < deadline:
+            try:
+                if http_get(base + "/readyz", 1)[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        else:
+            pytest.fail("server did not become ready: " + Path(log.name).read_text())
+        yield base, proc
+    finally:
+        proc.terminate()
         try:
-            if http_get(base + "/readyz", 1)[0] == 200:
-                break
-        except OSError:
-            pass
-        time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("server did not become ready: " + Path(log.name).read_text())
-    yield base
-    proc.terminate()
-    proc.wait(30)
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def server(real_settings, tmp_path_factory):
+    with running_server(real_settings.models_dir, tmp_path_factory.mktemp("server")) as (base, _):
+        yield base
 
 
 def run_cli(args, input=None, env=None) -> subprocess.CompletedProcess:

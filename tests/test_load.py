@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
-import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from conftest import ROOT, SEEDS, _free_port, http_get
+from conftest import SEEDS, running_server
 
 
 def _rss_kb(pid: int) -> int:
@@ -29,29 +27,8 @@ def _workers(pid: int) -> list[int]:
 
 def test_load_concurrency_16(real_settings, tmp_path):
     seconds = float(os.environ.get("TRANSNORM_LOAD_SECONDS", "20"))
-    port = _free_port()
-    env = {
-        **os.environ,
-        "TRANSNORM_MODELS_DIR": str(real_settings.models_dir),
-        "TRANSNORM_COMPUTE_TYPE": "float32",
-    }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    log = (tmp_path / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--port", str(port), "--workers", "2", "--threads", "8"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if http_get(base + "/readyz", 1)[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
+    args = ("--workers", "2", "--threads", "8")
+    with running_server(real_settings.models_dir, tmp_path, args=args) as (base, proc):
         documents = [p.read_bytes() for p in sorted(SEEDS.glob("*.txt"))]
         workers = _workers(proc.pid)
         assert len(workers) == 2
@@ -93,6 +70,3 @@ def test_load_concurrency_16(real_settings, tmp_path):
             f"\nload: {counts['ok']} requests in {seconds:.0f} s at concurrency 16, "
             f"RSS warm {rss_warm} kB, end {rss_end} kB"
         )
-    finally:
-        proc.terminate()
-        proc.wait(30)

@@ -23,7 +23,7 @@ from ..detect import ZXX
 from ..document import Document
 from ..errors import OptionsError, TransnormError
 from ..options import LANG_CODE, MAX_ALTERNATIVES, Options
-from .middleware import key_is_valid
+from .middleware import given_key, key_is_valid
 
 lt = Blueprint("libretranslate", __name__)
 
@@ -97,11 +97,7 @@ def _check_key(params: dict[str, Any]) -> None:
     keys = current_app.extensions["transnorm"].settings.api_keys
     if not keys:
         return
-    given = params.get("api_key") or request.headers.get("X-API-Key") or ""
-    auth = request.headers.get("Authorization", "")
-    if not given and auth.lower().startswith("bearer "):
-        given = auth[7:].strip()
-    if not isinstance(given, str) or not key_is_valid(given, keys):
+    if not key_is_valid(given_key(params), keys):
         raise LTError(403, "Invalid API key")
 
 

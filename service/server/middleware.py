@@ -5,19 +5,24 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import os
 import sys
 import time
 import uuid
+from pathlib import Path
 
 from flask import Flask, Response, g, request
 
 from .errors import problem
 from .metrics import LATENCY, REQUESTS
+from .ratelimit import RateLimiter
 
 log = logging.getLogger("transnorm.http")
 # Paths that never need a key: probes, metrics, docs and the page itself.
 LT_PATHS = {"/translate", "/detect", "/languages", "/frontend/settings"}
 OPEN_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/", "/favicon.ico"}
+# Paths that do the work, and so count against TRANSNORM_REQUESTS_PER_MINUTE.
+LIMITED_PATHS = {"/v1/normalize", "/v1/normalize/batch", "/translate", "/detect"}
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -50,10 +55,52 @@ def key_is_valid(given: str, keys: tuple[str, ...]) -> bool:
     return ok
 
 
+def given_key(params: object = None) -> str:
+    """The API key a request sends: ``X-API-Key``, ``Authorization: Bearer``, or (LibreTranslate
+    clients) an ``api_key`` member of ``params``."""
+    key = request.headers.get("X-API-Key") or ""
+    auth = request.headers.get("Authorization", "")
+    if not key and auth.lower().startswith("bearer "):
+        key = auth[7:].strip()
+    if not key and hasattr(params, "get"):
+        key = params.get("api_key") or ""  # type: ignore[union-attr]
+    return key if isinstance(key, str) else ""
+
+
+def _client(keys: tuple[str, ...]) -> str:
+    """Who a request counts against: its API key if that key is valid, else its address (a made-up
+    key must not buy a fresh allowance)."""
+    params = None
+    if request.path in LT_PATHS:
+        params = request.get_json(silent=True) if request.is_json else request.values
+    key = given_key(params)
+    if keys and key and key_is_valid(key, keys):
+        return "key:" + key
+    return f"addr:{request.remote_addr}"
+
+
+def _too_many(limit: int, retry_after: float) -> Response:
+    detail = f"more than {limit} requests per minute from this client; retry in {retry_after:.0f} s"
+    if request.path in LT_PATHS:
+        body = json.dumps({"error": f"Too many requests: {detail}"})
+        response = Response(body, 429, mimetype="application/json")
+    else:
+        response = problem(429, "Too Many Requests", detail)
+    response.headers["Retry-After"] = str(int(retry_after))
+    return response
+
+
 def install(app: Flask) -> None:
     state = app.extensions["transnorm"]
     settings = state.settings
     _configure_logging()
+    limiter = None
+    if settings.requests_per_minute:
+        # Under gunicorn the workers share PROMETHEUS_MULTIPROC_DIR (see gunicorn_conf.py):
+        # the counts go there too, so the limit holds across workers.
+        shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        path = Path(shared) / "ratelimit.sqlite" if shared else None
+        limiter = RateLimiter(settings.requests_per_minute, path)
 
     @app.before_request
     def _start() -> Response | None:
@@ -62,13 +109,13 @@ def install(app: Flask) -> None:
         if request.method == "OPTIONS" and settings.cors_origins:
             return Response(status=204)
         # The LibreTranslate endpoints check keys themselves (api_key parameter, 403 as LT does).
-        if settings.api_keys and request.path not in OPEN_PATHS and request.path not in LT_PATHS:
-            given = request.headers.get("X-API-Key") or ""
-            auth = request.headers.get("Authorization", "")
-            if auth.lower().startswith("bearer "):
-                given = auth[7:].strip()
-            if not key_is_valid(given, settings.api_keys):
-                return problem(401, "Unauthorized", "a valid API key is required (X-API-Key or Bearer)")
+        needs_key = settings.api_keys and request.path not in OPEN_PATHS and request.path not in LT_PATHS
+        if needs_key and not key_is_valid(given_key(), settings.api_keys):
+            return problem(401, "Unauthorized", "a valid API key is required (X-API-Key or Bearer)")
+        if limiter is not None and request.path in LIMITED_PATHS and request.method == "POST":
+            retry_after = limiter.hit(_client(settings.api_keys))
+            if retry_after is not None:
+                return _too_many(settings.requests_per_minute, retry_after)
         return None
 
     @app.after_request

@@ -18,6 +18,7 @@ def _errors(*codes: int) -> dict[str, Any]:
         401: "A valid API key is required",
         413: "Body or batch over the limit",
         415: "Unsupported content type",
+        429: "Over TRANSNORM_REQUESTS_PER_MINUTE for this client (Retry-After says when to retry)",
         503: "Models are still loading",
     }
     return {str(c): {"description": text[c], "content": _problem_ref()} for c in codes}
@@ -214,7 +215,7 @@ def spec() -> dict[str, Any]:
                             },
                         },
                     },
-                    "responses": {"200": ok_document, **_errors(400, 401, 413, 415, 503)},
+                    "responses": {"200": ok_document, **_errors(400, 401, 413, 415, 429, 503)},
                 }
             },
             "/v1/normalize/batch": {
@@ -264,7 +265,7 @@ def spec() -> dict[str, Any]:
                                 }
                             },
                         },
-                        **_errors(400, 401, 413, 415, 503),
+                        **_errors(400, 401, 413, 415, 429, 503),
                     },
                 }
             },

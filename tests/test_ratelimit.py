@@ -1,0 +1,100 @@
+"""Per-client request limits: the counter, the HTTP answers (problem+json for /v1, LibreTranslate's
+``{"error"}`` for its endpoints, both 429 with Retry-After), and the limit shared by two real
+gunicorn workers."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import time
+
+import pytest
+from conftest import FakeEngine, http_post, running_server
+
+from service import Pipeline, Settings
+from service.server import create_app
+from service.server.ratelimit import RateLimiter
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_limit_per_client_and_window(tmp_path, shared):
+    clock = Clock(600.0)
+    limiter = RateLimiter(3, tmp_path / "rl.sqlite" if shared else None, clock)
+    assert [limiter.hit("a") for _ in range(3)] == [None, None, None]
+    clock.now = 615.2
+    assert limiter.hit("a") == 45  # whole seconds until the next minute
+    assert limiter.hit("b") is None  # another client has its own allowance
+    clock.now = 660.0  # a new window
+    assert limiter.hit("a") is None
+
+
+def test_two_processes_share_one_count(tmp_path):
+    # Two limiters on one file stand for two gunicorn workers.
+    clock = Clock(0.0)
+    first, second = (RateLimiter(4, tmp_path / "rl.sqlite", clock) for _ in range(2))
+    results = [(first if i % 2 else second).hit("client") for i in range(6)]
+    assert results[:4] == [None] * 4 and all(r is not None for r in results[4:])
+
+
+@pytest.fixture
+def limited(detector, monkeypatch):
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    pipeline = Pipeline(Settings(), engine=FakeEngine(), detector=detector)
+    settings = Settings(requests_per_minute=2, api_keys=("k1", "k2"))
+    return create_app(settings, pipeline, background=False).test_client()
+
+
+def test_http_answers_429_with_retry_after(limited):
+    def post(key: str | None = "k1"):
+        headers = {"X-API-Key": key} if key else {}
+        return limited.post("/v1/normalize", data=b"Hi.", content_type="text/plain", headers=headers)
+
+    assert [post().status_code for _ in range(2)] == [200, 200]
+    r = post()
+    assert r.status_code == 429 and r.mimetype == "application/problem+json"
+    assert 1 <= int(r.headers["Retry-After"]) <= 60 and "2 requests per minute" in r.json["detail"]
+    assert post("k2").status_code == 200  # each key has its own allowance
+    # Probes, metrics and the language list are never limited.
+    assert (
+        limited.get("/readyz").status_code == 200
+        and limited.get("/v1/languages", headers={"X-API-Key": "k1"}).status_code == 200
+    )
+    # LibreTranslate's endpoints share the count and answer as LibreTranslate does.
+    r = limited.post("/translate", json={"q": "科尔图诺夫。", "api_key": "k1"})
+    assert r.status_code == 429 and set(r.json) == {"error"} and "Too many requests" in r.json["error"]
+    assert limited.post("/translate", json={"q": "Hi", "api_key": "k2"}).status_code == 200
+
+
+def test_made_up_keys_do_not_buy_a_fresh_allowance(limited):
+    statuses = [
+        limited.post("/translate", json={"q": "Hi", "api_key": f"guess-{i}"}).status_code for i in range(4)
+    ]
+    # Invalid keys count against the address: refused for the key (403) until over the limit (429).
+    assert statuses == [403, 403, 429, 429]
+
+
+def test_real_server_limit_holds_across_two_workers(real_settings, tmp_path):
+    env = {"TRANSNORM_REQUESTS_PER_MINUTE": "10"}
+    with running_server(real_settings.models_dir, tmp_path, env) as (base, _):
+
+        def post(_: int) -> int:
+            return http_post(base + "/v1/normalize", b"Plain English.", "text/plain")[0]
+
+        if time.time() % 60 > 50:  # keep the burst inside one window
+            time.sleep(61 - time.time() % 60)
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(post, range(24)))
+        status, headers, body = http_post(
+            base + "/translate", json.dumps({"q": "Hi"}).encode(), "application/json"
+        )
+    # Per-worker counts would let 20 through; the shared count lets exactly 10.
+    assert statuses.count(200) == 10 and statuses.count(429) == 14, statuses
+    assert status == 429 and "Too many requests" in json.loads(body)["error"] and "Retry-After" in headers
