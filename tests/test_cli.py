@@ -44,6 +44,8 @@ def test_missing_file_and_bad_flags():
     assert r.returncode == 3 and b"cannot read" in r.stderr
     assert run(["normalize", "-", "--format", "pdf"], input=b"x").returncode == 2
     assert run(["batch", "seeds", "--out", "/tmp/x", "--format", "json,pdf"]).returncode == 2
+    r = run(["normalize", "-", "--alternatives", "9"], input=b"x")
+    assert r.returncode == 2 and b"'alternatives' must be an integer from 0 to 8" in r.stderr
 
 
 def test_too_large_input():

@@ -34,6 +34,7 @@ class RateLimiter:
             # Autocommit; each hit is one atomic upsert, serialized across processes by SQLite.
             self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=OFF")  # counts are disposable: no fsync per request
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS hits (client TEXT, window INTEGER, n INTEGER, "
                 "PRIMARY KEY (client, window))"
