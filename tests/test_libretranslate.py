@@ -7,6 +7,8 @@ import re
 
 import pytest
 from conftest import FakeEngine
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from service import Pipeline, Settings
 from service.server import create_app
@@ -93,6 +95,15 @@ def test_html_alternatives_keep_the_markup(client):
         ({"json": {"q": "x", "format": "pdf"}}, 400, "format"),
         ({"json": {"q": "x", "alternatives": "many"}}, 400, "alternatives"),
         ({"json": {"q": "x", "alternatives": 99}}, 400, "alternatives must be from 0 to 8"),
+        (
+            {"data": b'{"q": "x", "alternatives": Infinity}', "content_type": "application/json"},
+            400,
+            "integer",
+        ),
+        ({"data": b'{"q": "x", "alternatives": 1e400}', "content_type": "application/json"}, 400, "integer"),
+        ({"json": {"q": "x", "alternatives": True}}, 400, "integer"),
+        ({"data": {"q": "x", "alternatives": "inf"}}, 400, "integer"),
+        ({"data": {"q": "x" * 200_000}}, 413, "larger than the limit"),
         ({"json": {"q": "x" * 2000}}, 400, "character limit"),
         ({"json": {"q": ["a"] * 4}}, 400, "text limit"),
         ({"data": b"[1]", "content_type": "application/json"}, 400, "object"),
@@ -104,6 +115,69 @@ def test_errors_are_libretranslate_shaped(client, kwargs, status, message):
     r = client.post("/translate", **kwargs)
     assert r.status_code == status and set(r.json) == {"error"}
     assert message in r.json["error"]
+
+
+_anything = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 20),
+    st.floats(allow_nan=True),
+    st.sampled_from([float("inf"), float("-inf"), float("nan"), 1e300, 2.0, "2", " 3 ", "-1"]),
+    st.text(max_size=12),
+)
+
+
+def _mostly(valid: st.SearchStrategy) -> st.SearchStrategy:
+    """Valid values three times in four, anything at all otherwise."""
+    return st.one_of(valid, valid, valid, _anything)
+
+
+_text = st.text(st.characters(codec="utf-8"), min_size=1, max_size=200) | st.sampled_from(
+    ["科尔图诺夫。", "Hello. 首先我们要明白。", "<p>Hi <b>科尔图诺夫。</b></p>", "Озвучить текст"]
+)
+_params = st.fixed_dictionaries(
+    {"q": _mostly(_text | st.lists(_text, min_size=1, max_size=4))},
+    optional={
+        "source": _mostly(st.sampled_from(["auto", "en", "zh", "ru", "fr", "zh-Hant"])),
+        "target": _mostly(st.sampled_from(["en", "en", "fr", "zh"])),
+        "format": _mostly(st.sampled_from(["text", "html"])),
+        "alternatives": _mostly(st.integers(0, 8)),
+        "api_key": _anything,
+        "unknown": _anything,
+    },
+)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(params=_params, as_form=st.booleans(), path=st.sampled_from(["/translate", "/detect"]))
+def test_any_parameters_get_a_result_or_a_libretranslate_error(client, params, as_form, path):
+    if as_form:  # a form carries strings only (a list q becomes repeated fields)
+        form = {k: v if isinstance(v, list) else str(v) for k, v in params.items()}
+        form = {k: [str(x) for x in v] if isinstance(v, list) else v for k, v in form.items()}
+        r = client.post(path, data=form)
+    else:
+        r = client.post(path, json=params)
+    event(f"{path} {r.status_code}")
+    assert r.status_code in (200, 400), r.get_data(as_text=True)
+    body = r.json
+    if r.status_code == 400:
+        assert set(body) == {"error"} and body["error"]
+    elif path == "/detect":
+        assert body and all(0 <= x["confidence"] <= 100 for x in body)
+    else:
+        sent = params["q"] if not as_form else form["q"]
+        many = isinstance(sent, list) and (not as_form or len(sent) > 1)
+        assert isinstance(body["translatedText"], list if many else str)
+        if many:
+            assert len(body["translatedText"]) == len(sent)
+
+
+def test_wrong_method_and_unknown_failures_are_libretranslate_shaped(client, monkeypatch):
+    r = client.get("/translate")
+    assert r.status_code == 405 and set(r.json) == {"error"} and "POST" in r.headers["Allow"]
+    monkeypatch.setattr("service.server.libretranslate.detected", lambda docs: 1 / 0)
+    r = client.post("/translate", json={"q": "科尔图诺夫。"})
+    assert r.status_code == 500 and r.json == {"error": "Internal error; it has been logged"}
 
 
 def test_detect_languages_and_settings(client):

@@ -8,6 +8,14 @@ from werkzeug.exceptions import HTTPException
 from ..errors import DecodeError, InputError, ModelError, OptionsError, TooLargeError, TransnormError
 
 PROBLEM = "application/problem+json"
+# LibreTranslate's endpoints answer errors as LibreTranslate does: {"error": "..."}.
+LT_PATHS = frozenset({"/translate", "/detect", "/languages", "/frontend/settings"})
+
+
+def lt_error(status: int, message: str) -> Response:
+    return Response(
+        json.dumps({"error": message}, ensure_ascii=False), status=status, mimetype="application/json"
+    )
 
 
 class ApiError(Exception):
@@ -54,7 +62,10 @@ def register_error_handlers(app: Flask) -> None:
         detail = exc.description or exc.name
         if exc.code == 413:
             detail = f"the request body is larger than the limit of {app.config['MAX_CONTENT_LENGTH']} bytes"
-        response = problem(exc.code or 500, exc.name, detail)
+        if request.path in LT_PATHS:
+            response = lt_error(exc.code or 500, f"{exc.name}: {detail}")
+        else:
+            response = problem(exc.code or 500, exc.name, detail)
         for name, value in exc.get_headers():
             if name.lower() != "content-type":  # e.g. Allow on 405
                 response.headers[name] = value
@@ -63,4 +74,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
         app.logger.exception("unhandled error")
+        if request.path in LT_PATHS:
+            return lt_error(500, "Internal error; it has been logged")
         return problem(500, "Internal error", "an unexpected error occurred; it has been logged")

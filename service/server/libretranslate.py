@@ -23,6 +23,7 @@ from ..detect import ZXX
 from ..document import Document
 from ..errors import OptionsError, TransnormError
 from ..options import LANG_CODE, MAX_ALTERNATIVES, Options
+from .errors import lt_error
 from .middleware import given_key, key_is_valid
 
 lt = Blueprint("libretranslate", __name__)
@@ -62,20 +63,14 @@ class LTError(Exception):
 
 
 @lt.errorhandler(LTError)
-def _lt_error(exc: LTError) -> Response:
-    return _error(exc.status, str(exc))
+def _on_lt_error(exc: LTError) -> Response:
+    return lt_error(exc.status, str(exc))
 
 
 @lt.errorhandler(TransnormError)
-def _library_error(exc: TransnormError) -> Response:
+def _on_library_error(exc: TransnormError) -> Response:
     status = 503 if exc.code == "model-error" else 400
-    return _error(status, str(exc))
-
-
-def _error(status: int, message: str) -> Response:
-    response = jsonify(error=message)
-    response.status_code = status
-    return response
+    return lt_error(status, str(exc))
 
 
 def _params() -> dict[str, Any]:
@@ -91,6 +86,19 @@ def _params() -> dict[str, Any]:
             values = source.getlist(key)
             params[key] = values if key == "q" and len(values) > 1 else values[0]
     return params
+
+
+def _count(value: Any, name: str) -> int:
+    """A whole number from JSON (``2``, ``2.0``) or a form (``"2"``); anything else is a 400."""
+    if value is None or value == "":
+        return 0
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise LTError(400, f"Invalid request: {name} must be an integer")
+    return value
 
 
 def _check_key(params: dict[str, Any]) -> None:
@@ -257,10 +265,7 @@ def translate():  # type: ignore[no-untyped-def]
     fmt = params.get("format") or "text"
     if fmt not in ("text", "html"):
         raise LTError(400, f"Invalid request: format must be text or html, not {fmt}")
-    try:
-        alternatives = int(params.get("alternatives") or 0)
-    except (TypeError, ValueError):
-        raise LTError(400, "Invalid request: alternatives must be an integer") from None
+    alternatives = _count(params.get("alternatives"), "alternatives")
     if not 0 <= alternatives <= MAX_ALTERNATIVES:
         raise LTError(400, f"Invalid request: alternatives must be from 0 to {MAX_ALTERNATIVES}")
     if not isinstance(source, str) or not isinstance(target, str):

@@ -13,13 +13,12 @@ from pathlib import Path
 
 from flask import Flask, Response, g, request
 
-from .errors import problem
+from .errors import LT_PATHS, lt_error, problem
 from .metrics import LATENCY, REQUESTS
 from .ratelimit import RateLimiter
 
 log = logging.getLogger("transnorm.http")
 # Paths that never need a key: probes, metrics, docs and the page itself.
-LT_PATHS = {"/translate", "/detect", "/languages", "/frontend/settings"}
 OPEN_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/", "/favicon.ico"}
 # Paths that do the work, and so count against TRANSNORM_REQUESTS_PER_MINUTE.
 LIMITED_PATHS = {"/v1/normalize", "/v1/normalize/batch", "/translate", "/detect"}
@@ -82,8 +81,7 @@ def _client(keys: tuple[str, ...]) -> str:
 def _too_many(limit: int, retry_after: float) -> Response:
     detail = f"more than {limit} requests per minute from this client; retry in {retry_after:.0f} s"
     if request.path in LT_PATHS:
-        body = json.dumps({"error": f"Too many requests: {detail}"})
-        response = Response(body, 429, mimetype="application/json")
+        response = lt_error(429, f"Too many requests: {detail}")
     else:
         response = problem(429, "Too Many Requests", detail)
     response.headers["Retry-After"] = str(int(retry_after))
