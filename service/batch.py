@@ -149,20 +149,23 @@ def _state_path(out_dir: Path, rel: Path) -> Path:
     return out_dir / STATE_DIR / (str(rel) + ".json")
 
 
-def is_done(out_dir: Path, rel: Path, data: bytes, fp: str, formats: list[str]) -> bool:
+def done_state(out_dir: Path, rel: Path, data: bytes, fp: str, formats: list[str]) -> dict[str, Any] | None:
+    """The state of a previous run if its outputs for this exact input are complete and intact."""
     try:
         state = json.loads(_state_path(out_dir, rel).read_text())
     except (OSError, ValueError):
-        return False
+        return None
+    if not isinstance(state, dict):
+        return None
     if state.get("input_sha256") != _sha256(data) or state.get("fingerprint") != fp:
-        return False
+        return None
     for fmt, path in output_paths(rel, out_dir, formats).items():
         try:
             if _sha256(path.read_bytes()) != state["outputs"].get(fmt):
-                return False
-        except (OSError, KeyError):
-            return False
-    return True
+                return None
+        except (OSError, KeyError, AttributeError):
+            return None
+    return state
 
 
 @dataclass
@@ -185,8 +188,17 @@ def plan_file(
     try:
         data = read_input(path, pipeline.settings.max_bytes)
         item.input_sha256 = _sha256(data)
-        if is_done(out_dir, rel, data, fp, formats):
-            item.record = Record(file=str(rel), status="skipped", outputs=_outputs(rel, out_dir, formats))
+        state = done_state(out_dir, rel, data, fp, formats)
+        if state is not None:
+            # What the run that wrote the outputs found stays in the report and the summary.
+            item.record = Record(
+                file=str(rel),
+                status="skipped",
+                outputs=_outputs(rel, out_dir, formats),
+                complete=state.get("complete"),
+                actions=state.get("actions"),
+                warnings=state.get("warnings", []),
+            )
         else:
             item.plan = pipeline.plan(data, options, str(rel))
     except Exception as exc:
@@ -214,7 +226,14 @@ def finish_file(
             rendered = render(doc, fmt, options.markers, pretty=False).encode("utf-8")
             atomic_write(out, rendered, durable=False)
             digests[fmt] = _sha256(rendered)
-        state = {"input_sha256": item.input_sha256, "fingerprint": fp, "outputs": digests}
+        state = {
+            "input_sha256": item.input_sha256,
+            "fingerprint": fp,
+            "outputs": digests,
+            "complete": doc.complete,
+            "actions": doc.stats["actions"],
+            "warnings": doc.warnings,
+        }
         atomic_write(_state_path(out_dir, item.rel), json.dumps(state).encode(), durable=False)
         record = Record(
             file=str(item.rel),

@@ -143,6 +143,14 @@ def test_batch_reports_a_bad_file_and_goes_on(tmp_path):
     assert report["zh.txt"]["warnings"] == ["no installed package translates zh into English"]
     summary = json.loads((out / "summary.json").read_text())
     assert (summary["failed"], summary["ok"], summary["incomplete"], summary["with_warnings"]) == (4, 2, 1, 1)
+    # Run again: the unchanged files are skipped, and what the first run found is still reported.
+    assert run(["batch", str(src), "--out", str(out)]).returncode == 1
+    report = {x["file"]: x for x in map(json.loads, (out / "report.jsonl").read_text().splitlines())}
+    assert report["zh.txt"]["status"] == "skipped" and report["zh.txt"]["complete"] is False
+    assert report["zh.txt"]["warnings"] == ["no installed package translates zh into English"]
+    assert report["good.txt"]["actions"]["kept"] == 1
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["skipped"], summary["incomplete"], summary["with_warnings"]) == (2, 1, 1)
 
 
 def test_read_input_refuses_fifos_and_oversized_files_without_reading(tmp_path):
