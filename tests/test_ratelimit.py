@@ -47,8 +47,15 @@ def test_two_processes_share_one_count(tmp_path):
     assert results[:4] == [None] * 4 and all(r is not None for r in results[4:])
 
 
+def _start_of_a_window(needed: float) -> None:
+    """Wait, if need be, so that the next ``needed`` seconds fall inside one counting window."""
+    if time.time() % 60 > 60 - needed:
+        time.sleep(60.5 - time.time() % 60)
+
+
 @pytest.fixture
 def limited(detector, monkeypatch):
+    _start_of_a_window(5)
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
     pipeline = Pipeline(Settings(), engine=FakeEngine(), detector=detector)
     settings = Settings(requests_per_minute=2, api_keys=("k1", "k2"))
@@ -95,8 +102,7 @@ def test_real_server_limit_is_shared_by_workers_and_survives_restarts(real_setti
         def post(_: int = 0) -> int:
             return http_post(base + "/v1/normalize", b"Plain English.", "text/plain")[0]
 
-        if time.time() % 60 > 40:  # keep the test inside one window
-            time.sleep(61 - time.time() % 60)
+        _start_of_a_window(20)
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             statuses = list(pool.map(post, range(24)))
         assert statuses.count(200) == 10 and statuses.count(429) == 14, statuses
