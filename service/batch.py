@@ -67,6 +67,8 @@ def find_inputs(
             path = root_path / name
             if path.is_symlink() and not follow_symlinks:
                 yield path, "symbolic link (not followed without --follow-symlinks)"
+            elif not path.exists():
+                yield path, "broken symbolic link"
             elif not path.is_file():
                 # A FIFO would block the whole batch on read; devices and sockets are not documents.
                 yield path, "not a regular file (FIFO, socket or device)"

@@ -153,6 +153,25 @@ def test_batch_reports_a_bad_file_and_goes_on(tmp_path):
     assert (summary["skipped"], summary["incomplete"], summary["with_warnings"]) == (2, 1, 1)
 
 
+def test_batch_follows_symbolic_links_only_when_asked(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "sub").mkdir(parents=True)
+    (elsewhere / "linked.txt").write_text("Linked English.\n")
+    (elsewhere / "sub" / "deep.txt").write_text("Deep English.\n")
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "linked.txt").symlink_to(elsewhere / "linked.txt")
+    (src / "folder").symlink_to(elsewhere / "sub", target_is_directory=True)
+    (src / "dangling.txt").symlink_to(tmp_path / "missing.txt")
+    out = tmp_path / "out"
+    r = run(["batch", str(src), "--out", str(out), "--follow-symlinks"])
+    assert r.returncode == 1
+    report = {x["file"]: x for x in map(json.loads, (out / "report.jsonl").read_text().splitlines())}
+    assert report["linked.txt"]["status"] == "ok" and report["folder/deep.txt"]["status"] == "ok"
+    assert report["dangling.txt"]["error"] == "broken symbolic link"
+    assert json.loads((out / "folder" / "deep.json").read_text())["text"] == "Deep English.\n"
+
+
 def test_read_input_refuses_fifos_and_oversized_files_without_reading(tmp_path):
     fifo = tmp_path / "doc.txt"
     os.mkfifo(fifo)
