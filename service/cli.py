@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads", type=int, dest="http_threads", default=None, help="threads per worker (default 4)"
     )
     p.add_argument("--models-dir", type=Path, help="where model packages live (TRANSNORM_MODELS_DIR)")
+    p.add_argument(
+        "--requests-per-minute",
+        type=int,
+        default=None,
+        help="per-client limit on the translating endpoints, 0 for none (TRANSNORM_REQUESTS_PER_MINUTE)",
+    )
 
     p = sub.add_parser("bench", help="benchmarks: translation, English pass-through, HTTP, batch")
     p.add_argument("--quick", action="store_true", help="a run of under a minute")
@@ -267,6 +273,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         env["TRANSNORM_HTTP_THREADS"] = str(args.http_threads)
     if args.models_dir:
         env["TRANSNORM_MODELS_DIR"] = str(args.models_dir)
+    if args.requests_per_minute is not None:
+        env["TRANSNORM_REQUESTS_PER_MINUTE"] = str(args.requests_per_minute)
     Settings.from_env(env)  # fail here, clearly, on a bad setting
     argv = [sys.executable, "-m", "gunicorn", "-c", "python:service.server.gunicorn_conf"]
     os.execvpe(sys.executable, argv, env)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FakeEngine, http_get, http_post, running_server
+from conftest import FakeEngine, http_get, http_post, run_cli, running_server
 
 from service import Pipeline, Settings
 from service.server import create_app
@@ -91,13 +91,18 @@ def test_made_up_keys_do_not_buy_a_fresh_allowance(limited):
     assert statuses == [403, 403, 429, 429]
 
 
+def test_a_negative_limit_is_refused_before_serving():
+    r = run_cli(["serve", "--requests-per-minute", "-1"])
+    assert r.returncode == 2 and b"requests_per_minute" in r.stderr
+
+
 def _children(pid: int) -> list[int]:
     return sorted(int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
 
 
 def test_real_server_limit_is_shared_by_workers_and_survives_restarts(real_settings, tmp_path):
-    env = {"TRANSNORM_REQUESTS_PER_MINUTE": "10"}
-    with running_server(real_settings.models_dir, tmp_path, env) as (base, proc):
+    args = ("--workers", "2", "--requests-per-minute", "10")
+    with running_server(real_settings.models_dir, tmp_path, args=args) as (base, proc):
 
         def post(_: int = 0) -> int:
             return http_post(base + "/v1/normalize", b"Plain English.", "text/plain")[0]
