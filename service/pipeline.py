@@ -255,10 +255,11 @@ class Pipeline:
         for unit in units:
             if unit.action != _TRANSLATE:
                 continue
-            english = tidy(unit.translation.text) if unit.translation else ""
-            if english:
+            translation = unit.translation
+            english = tidy(translation.text) if translation else ""
+            if translation and english:
                 unit.action, unit.text = TRANSLATED, english
-                others = (tidy(alt) for alt in unit.translation.alternatives) if unit.translation else ()
+                others = (tidy(alt) for alt in translation.alternatives)
                 unit.alternatives = list(dict.fromkeys(a for a in others if a and a != english))
             else:
                 unit.action, unit.text, unit.reason = (
@@ -447,7 +448,7 @@ def _spans(units: list[_Unit], text: str) -> list[Span]:
                 reason=unit.reason,
                 engine=engine,
                 mt_score=translation.score if translation else None,
-                alternatives=unit.alternatives if translation else [],
+                alternatives=unit.alternatives,
             )
         )
     flush()

@@ -19,7 +19,10 @@ WINDOW = 60.0
 
 
 class RateLimiter:
-    """Counts requests per client and window; :meth:`hit` says when a client is over its limit."""
+    """Counts requests per client and window; :meth:`hit` says when a client is over its limit.
+
+    ``path`` is the SQLite file the workers share; None keeps the counts in this process's memory.
+    """
 
     def __init__(
         self, per_minute: int, path: Path | None = None, clock: Callable[[], float] = time.time
@@ -27,18 +30,17 @@ class RateLimiter:
         self.per_minute = per_minute
         self.clock = clock
         self._lock = threading.Lock()
-        self._memory: dict[tuple[str, int], int] = {}
-        self._db: sqlite3.Connection | None = None
         self._swept = -1
-        if path is not None:
-            # Autocommit; each hit is one atomic upsert, serialized across processes by SQLite.
-            self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=OFF")  # counts are disposable: no fsync per request
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS hits (client TEXT, window INTEGER, n INTEGER, "
-                "PRIMARY KEY (client, window))"
-            )
+        # Autocommit; each hit is one atomic upsert, serialized across processes by SQLite.
+        self._db = sqlite3.connect(
+            ":memory:" if path is None else path, timeout=10, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=OFF")  # counts are disposable: no fsync per request
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS hits (client TEXT, window INTEGER, n INTEGER, "
+            "PRIMARY KEY (client, window))"
+        )
 
     def hit(self, client: str) -> float | None:
         """Count one request of ``client``; None if allowed, else seconds until it may retry."""
@@ -46,20 +48,14 @@ class RateLimiter:
         window = int(now // WINDOW)
         key = hashlib.sha256(client.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         with self._lock:
-            if self._db is None:
-                if window != self._swept:
-                    self._memory = {k: v for k, v in self._memory.items() if k[1] == window}
-                    self._swept = window
-                count = self._memory[(key, window)] = self._memory.get((key, window), 0) + 1
-            else:
-                if window != self._swept:
-                    self._db.execute("DELETE FROM hits WHERE window < ?", (window,))
-                    self._swept = window
-                (count,) = self._db.execute(
-                    "INSERT INTO hits VALUES (?, ?, 1) ON CONFLICT (client, window) "
-                    "DO UPDATE SET n = n + 1 RETURNING n",
-                    (key, window),
-                ).fetchone()
+            if window != self._swept:
+                self._db.execute("DELETE FROM hits WHERE window < ?", (window,))
+                self._swept = window
+            (count,) = self._db.execute(
+                "INSERT INTO hits VALUES (?, ?, 1) ON CONFLICT (client, window) "
+                "DO UPDATE SET n = n + 1 RETURNING n",
+                (key, window),
+            ).fetchone()
         if count <= self.per_minute:
             return None
         return max(1.0, math.ceil((window + 1) * WINDOW - now))
