@@ -15,11 +15,11 @@ COPY models ./models
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install . -c constraints.txt \
  && ! /opt/venv/bin/python -c "import torch" 2>/dev/null
 ARG MODELS=""
-ENV TRANSNORM_MODELS_DIR=/opt/transnorm/packages TRANSNORM_MANIFEST=/src/models/manifest.json
+ENV TRANSNORM_MODELS_DIR=/opt/transnorm/packages
 RUN /opt/venv/bin/transnorm models setup --offline \
  && for name in $MODELS; do /opt/venv/bin/transnorm models install "$name" || exit 1; done \
  && /opt/venv/bin/transnorm models verify \
- && mkdir -p /opt/transnorm/packages && cp models/manifest.json /opt/transnorm/manifest.json
+ && mkdir -p /opt/transnorm/packages
 
 FROM ${PYTHON_IMAGE} AS runtime
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin transnorm
@@ -29,7 +29,6 @@ COPY --from=build /opt/transnorm /opt/transnorm
 #   docker run --read-only --tmpfs /tmp -p 8000:8000 IMAGE
 ENV PATH=/opt/venv/bin:$PATH \
     TRANSNORM_MODELS_DIR=/opt/transnorm/packages \
-    TRANSNORM_MANIFEST=/opt/transnorm/manifest.json \
     TRANSNORM_HOST=0.0.0.0 \
     TRANSNORM_PORT=8000 \
     HOME=/tmp XDG_DATA_HOME=/tmp/.local/share XDG_CACHE_HOME=/tmp/.cache XDG_CONFIG_HOME=/tmp/.config \
@@ -37,5 +36,5 @@ ENV PATH=/opt/venv/bin:$PATH \
 USER 10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-m", "service.server.healthcheck"]
+    CMD ["python", "-m", "transnorm.server.healthcheck"]
 CMD ["transnorm", "serve"]

@@ -1,2 +1,2 @@
 # gunicorn -c gunicorn.conf.py   (what `transnorm serve` runs; settings from TRANSNORM_* variables)
-from service.server.gunicorn_conf import *  # noqa: F403
+from transnorm.server.gunicorn_conf import *  # noqa: F403

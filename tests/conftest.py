@@ -15,11 +15,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from service import Pipeline, Settings
-from service.detect import Detector
-from service.modelbuild import build_package, english_vocabulary
-from service.translate import ModelInfo, Translation
+from transnorm import Pipeline, Settings
+from transnorm.detect import Detector
+from transnorm.devtools.modelbuild import build_package
+from transnorm.packages import PackageInfo
+from transnorm.translate import EngineStats, Translation
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -44,20 +44,23 @@ _WORDS = [
 class FakeEngine:
     """Deterministic stand-in: English words chosen by a hash of the sentence; records calls."""
 
+    loaded = False
+
     def __init__(self, langs=("zh", "ru")) -> None:
-        self._models = {
-            lang: ModelInfo(lang, "en", f"translate-{lang}_en", "9.9", Path("/nonexistent")) for lang in langs
+        self._packages = {
+            (lang, "en"): PackageInfo(lang, "en", f"translate-{lang}_en", "9.9", Path("/nonexistent"))
+            for lang in langs
         }
         self.calls: list[tuple[str, list[str]]] = []
 
-    def models(self):
-        return self._models
+    def packages(self):
+        return self._packages
 
-    def pairs(self):
-        return {(lang, "en"): info for lang, info in self._models.items()}
+    def load(self):
+        self.loaded = True
 
-    def model_for(self, source, target):
-        return self._models.get(source) if target == "en" else None
+    def stats(self):
+        return EngineStats()
 
     def translate(self, lang, sentences, beam_size=None, target="en", alternatives=0):
         self.calls.append((lang, list(sentences)))
@@ -105,14 +108,21 @@ def tiny_package(tmp_path_factory, corpus) -> Path:
 
 
 @pytest.fixture(scope="session")
-def english_words(corpus) -> set[str]:
-    return {w.lstrip("▁") for w in english_vocabulary(corpus)[3:]}
+def english_words(tiny_package) -> set[str]:
+    """The words the tiny package can output: its target vocabulary."""
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(tiny_package) as z:
+        name = next(n for n in z.namelist() if n.endswith("model/target_vocabulary.json"))
+        pieces = json.loads(z.read(name))
+    return {p.lstrip("▁") for p in pieces if p.startswith("▁")}
 
 
 @pytest.fixture(scope="session")
 def real_settings(tmp_path_factory, tiny_package) -> Settings:
     """Settings whose models_dir holds the tiny package, installed through argostranslate."""
-    from service.models import install_file
+    from transnorm.packages import install_file
 
     models_dir = tmp_path_factory.mktemp("models")
     install_file(tiny_package, models_dir)
@@ -164,7 +174,7 @@ def running_server(models_dir, log_dir: Path, env_extra=None, args=("--workers",
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = (log_dir / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "service", "serve", "--port", str(port), *args],
+        [sys.executable, "-m", "transnorm", "serve", "--port", str(port), *args],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -199,10 +209,10 @@ def server(real_settings, tmp_path_factory):
 
 
 def run_cli(args, input=None, env=None) -> subprocess.CompletedProcess:
-    """Run ``python -m service ARGS`` as a user would, with no models unless ``env`` says so."""
+    """Run ``python -m transnorm ARGS`` as a user would, with no models unless ``env`` says so."""
     full_env = {**os.environ, "TRANSNORM_MODELS_DIR": "/nonexistent-models", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "service", *args],
+        [sys.executable, "-m", "transnorm", *args],
         input=input,
         capture_output=True,
         cwd=ROOT,

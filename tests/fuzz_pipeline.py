@@ -14,30 +14,34 @@ from pathlib import Path
 
 import atheris
 
-with atheris.instrument_imports(include=["service"]):
-    from service import Options, Pipeline, Settings
-    from service.errors import DecodeError
-    from service.render import render
-    from service.translate import ModelInfo, Translation
+with atheris.instrument_imports(include=["transnorm"]):
+    from transnorm import Options, Pipeline, Settings
+    from transnorm.errors import DecodeError
+    from transnorm.packages import PackageInfo
+    from transnorm.render import render
+    from transnorm.translate import EngineStats, Translation
 
-MODELS = {lang: ModelInfo(lang, "en", f"translate-{lang}_en", "0", Path("/")) for lang in ("zh", "ru", "fr")}
+PACKAGES = {
+    (lang, "en"): PackageInfo(lang, "en", f"translate-{lang}_en", "0", Path("/"))
+    for lang in ("zh", "ru", "fr")
+}
 
 
 class _Engine:
     """Deterministic, instant translations, so fuzzing reaches assembly and rendering."""
 
-    _models = MODELS
+    loaded = True
 
-    def models(self):
-        return self._models
+    def packages(self):
+        return PACKAGES
 
-    def model_for(self, source, target):
-        return self._models.get(source) if target == "en" else None
+    def load(self):
+        pass
 
-    def pairs(self):
-        return {(k, "en"): v for k, v in self._models.items()}
+    def stats(self):
+        return EngineStats()
 
-    def translate(self, lang, sentences, beam_size=None, target="en"):
+    def translate(self, lang, sentences, beam_size=None, target="en", alternatives=0):
         return [Translation(f"({lang}:{len(s)})。" if len(s) % 3 else "", 0.5, 1) for s in sentences]
 
 

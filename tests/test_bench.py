@@ -6,8 +6,7 @@ import subprocess
 import sys
 
 from conftest import ROOT
-
-from service import bench
+from transnorm.devtools import bench
 
 
 def test_translation_section_compares_like_with_like(real_settings):
@@ -35,19 +34,19 @@ def test_batch_with_workers_after_models_are_loaded(tmp_path, real_settings):
     code = f"""
 import shutil, sys
 from pathlib import Path
-from service.batch import run_batch
-from service.config import Settings
-from service.options import Options
-from service.pipeline import Pipeline
+from transnorm.batch import BatchJob, run_batch
+from transnorm.settings import Settings
+from transnorm.options import Options
+from transnorm.pipeline import Pipeline
 settings = Settings(models_dir=Path({str(real_settings.models_dir)!r}), compute_type="float32")
 src = Path({str(tmp_path)!r}) / "in"
 src.mkdir()
 for p in sorted(Path({str(ROOT / "seeds")!r}).glob("*.txt")):
     shutil.copy(p, src / p.name)
 pipeline = Pipeline(settings)
-first = run_batch(src, src.parent / "a", ["json"], Options(), settings, jobs=1, pipeline=pipeline)
+first = run_batch(BatchJob(src, src.parent / "a", ("json",), Options(), settings, jobs=1), pipeline=pipeline)
 assert pipeline.engine.loaded
-second = run_batch(src, src.parent / "b", ["json"], Options(), settings, jobs=2, pipeline=pipeline)
+second = run_batch(BatchJob(src, src.parent / "b", ("json",), Options(), settings, jobs=2), pipeline=pipeline)
 assert first["ok"] == second["ok"] == 5, (first, second)
 """
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=240)

@@ -1,12 +1,13 @@
-from service.chrome import (
-    CHROME,
-    COMMENT_FORM,
-    MT_NOTICE,
-    TITLE_REPEAT,
-    classify,
-    mt_notice_service,
+from transnorm.chrome import classify, mt_notice_service
+from transnorm.document import Reason
+from transnorm.segment import lines
+
+CHROME, COMMENT_FORM, MT_NOTICE, TITLE_REPEAT = (
+    Reason.CHROME,
+    Reason.COMMENT_FORM,
+    Reason.MT_NOTICE,
+    Reason.TITLE_REPEAT,
 )
-from service.segment import lines
 
 
 def _verdicts(text):

@@ -5,9 +5,8 @@ import os
 
 import pytest
 from conftest import SEEDS, run_cli
-
-from service.batch import read_input
-from service.errors import InputError, TooLargeError
+from transnorm.errors import InputError, TooLargeError
+from transnorm.files import read_input
 
 
 def run(args, input=None, env_extra=None):

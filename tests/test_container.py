@@ -14,39 +14,35 @@ from conftest import ROOT
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 
-def _run(args, env=None, **kw):
+def _run(args, env=None, cwd=ROOT, **kw):
     return subprocess.run(
-        args, capture_output=True, cwd=ROOT, env={**os.environ, **(env or {})}, timeout=300, **kw
+        args, capture_output=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=300, **kw
     )
 
 
 def test_dockerfile_runs_only_commands_tested_here():
     commands = re.findall(r"(?:/opt/venv/bin/)?transnorm (models \w+|serve|normalize)", DOCKERFILE)
     assert set(commands) <= {"models setup", "models install", "models verify", "serve", "normalize"}
-    assert '"python", "-m", "service.server.healthcheck"' in DOCKERFILE
+    assert '"python", "-m", "transnorm.server.healthcheck"' in DOCKERFILE
     assert 'CMD ["transnorm", "serve"]' in DOCKERFILE
     assert "USER 10001" in DOCKERFILE and "HEALTHCHECK" in DOCKERFILE
     assert "python:3.11-slim" in DOCKERFILE
 
 
 def test_build_stage_installs_models_from_the_build_context(tmp_path, tiny_package):
-    # The build stage: TRANSNORM_MANIFEST points into the context's models/, which holds .argosmodel files.
+    # The build stage runs in the build context, whose models/ holds .argosmodel files; the
+    # manifest is the packaged one.
     context_models = tmp_path / "models"
     context_models.mkdir()
-    shutil.copy(ROOT / "models" / "manifest.json", context_models / "manifest.json")
     shutil.copy(tiny_package, context_models)
-    env = {
-        "TRANSNORM_MODELS_DIR": str(tmp_path / "opt-packages"),
-        "TRANSNORM_MANIFEST": str(context_models / "manifest.json"),
-        "TRANSNORM_COMPUTE_TYPE": "float32",
-    }
-    r = _run([sys.executable, "-m", "service", "models", "setup", "--offline"], env)
+    env = {"TRANSNORM_MODELS_DIR": str(tmp_path / "opt-packages"), "TRANSNORM_COMPUTE_TYPE": "float32"}
+    r = _run([sys.executable, "-m", "transnorm", "models", "setup", "--offline"], env, cwd=tmp_path)
     assert r.returncode == 0 and b"installed translate-zh_en 0.1" in r.stdout, r.stdout + r.stderr
-    r = _run([sys.executable, "-m", "service", "models", "verify", "--load"], env)
+    r = _run([sys.executable, "-m", "transnorm", "models", "verify", "--load"], env)
     assert r.returncode == 0 and b"translate-zh_en 0.1: ok" in r.stdout
     # Then the image is used as a pipeline step: stdin to stdout.
     r = _run(
-        [sys.executable, "-m", "service", "normalize", "-", "--format", "text", "--markers", "none"],
+        [sys.executable, "-m", "transnorm", "normalize", "-", "--format", "text", "--markers", "none"],
         env,
         input="Intro.\n科尔图诺夫。\n".encode(),
     )
@@ -54,25 +50,30 @@ def test_build_stage_installs_models_from_the_build_context(tmp_path, tiny_packa
 
 
 def test_build_stage_with_no_models_still_builds(tmp_path):
-    env = {"TRANSNORM_MODELS_DIR": str(tmp_path / "p"), "TRANSNORM_MANIFEST": str(tmp_path / "manifest.json")}
-    assert _run([sys.executable, "-m", "service", "models", "setup", "--offline"], env).returncode == 0
-    assert _run([sys.executable, "-m", "service", "models", "verify"], env).returncode == 0
+    env = {"TRANSNORM_MODELS_DIR": str(tmp_path / "p")}
+    assert (
+        _run(
+            [sys.executable, "-m", "transnorm", "models", "setup", "--offline"], env, cwd=tmp_path
+        ).returncode
+        == 0
+    )
+    assert _run([sys.executable, "-m", "transnorm", "models", "verify"], env).returncode == 0
 
 
 def test_healthcheck_against_the_running_server(server):
     port = server.rsplit(":", 1)[1]
-    r = _run([sys.executable, "-m", "service.server.healthcheck"], {"TRANSNORM_PORT": port})
+    r = _run([sys.executable, "-m", "transnorm.server.healthcheck"], {"TRANSNORM_PORT": port})
     assert r.returncode == 0 and b"ready" in r.stdout
-    r = _run([sys.executable, "-m", "service.server.healthcheck", "http://127.0.0.1:1/readyz"])
+    r = _run([sys.executable, "-m", "transnorm.server.healthcheck", "http://127.0.0.1:1/readyz"])
     assert r.returncode == 1
 
 
 def test_the_service_never_imports_torch(real_settings):
     code = (
-        "import sys, service\n"
-        "from service.server import create_app\n"
+        "import sys, transnorm\n"
+        "from transnorm.server import create_app\n"
         "app = create_app(background=False)\n"
-        "doc = service.normalize('Hi. 科尔图诺夫。'.encode())\n"
+        "doc = transnorm.normalize('Hi. 科尔图诺夫。'.encode())\n"
         "assert doc.complete, doc.to_dict()\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'stanza', 'spacy')]\n"
         "assert not bad, bad\n"

@@ -1,9 +1,8 @@
 import hashlib
 
 import pytest
-
-from service.decode import decode
-from service.errors import DecodeError
+from transnorm.decode import decode
+from transnorm.errors import DecodeError
 
 
 def test_utf8_with_bom_crlf_and_cr_are_normalized():

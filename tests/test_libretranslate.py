@@ -9,9 +9,8 @@ import pytest
 from conftest import FakeEngine
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-
-from service import Pipeline, Settings
-from service.server import create_app
+from transnorm import Pipeline, Settings
+from transnorm.server import create_app
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -175,7 +174,7 @@ def test_any_parameters_get_a_result_or_a_libretranslate_error(client, params, a
 def test_wrong_method_and_unknown_failures_are_libretranslate_shaped(client, monkeypatch):
     r = client.get("/translate")
     assert r.status_code == 405 and set(r.json) == {"error"} and "POST" in r.headers["Allow"]
-    monkeypatch.setattr("service.server.libretranslate.detected", lambda docs: 1 / 0)
+    monkeypatch.setattr("transnorm.server.libretranslate.detected", lambda docs: 1 / 0)
     r = client.post("/translate", json={"q": "科尔图诺夫。"})
     assert r.status_code == 500 and r.json == {"error": "Internal error; it has been logged"}
 

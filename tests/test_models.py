@@ -1,13 +1,12 @@
-"""Package management through argostranslate's package API, on the tiny real package."""
+"""Package management (install, verify, manifest, setup) on the tiny real package."""
 
 import json
 import zipfile
 
 import pytest
-
-from service import models
-from service.config import Settings
-from service.errors import ModelError
+from transnorm import packages as models
+from transnorm.errors import ModelError
+from transnorm.settings import Settings
 
 
 def _entry(**kw):
@@ -25,10 +24,12 @@ def test_install_list_and_verify(tmp_path, tiny_package):
         "0.1",
     )
     assert [m.package for m in models.installed(settings.models_dir)] == ["translate-zh_en"]
-    (check,) = models.verify(settings, load=True)
+    loaded = []
+    (check,) = models.verify(settings.models_dir, loaded.append)
     assert check.ok, check.problems
+    assert loaded == [info]
     (info.path / "model" / "model.bin").unlink()
-    (check,) = models.verify(settings)
+    (check,) = models.verify(settings.models_dir)
     assert not check.ok and "model/model.bin is missing" in check.problems
 
 
@@ -108,13 +109,13 @@ def test_download_failure_is_a_clear_error(tmp_path):
 
 
 def test_setup_installs_local_files_and_goes_on_offline(tmp_path, tiny_package):
-    empty = Settings(models_dir=tmp_path / "none", manifest=tmp_path / "no-manifest.json")
-    report = models.setup(empty, online=False)
+    report = models.setup(tmp_path / "none", [tmp_path / "no-models-here"], [], online=False)
     assert "no translation package is installed" in report[-1]
-    settings = Settings(
-        models_dir=tmp_path / "m",
-        manifest=tmp_path / "no-manifest.json",
-        model_sources=(tiny_package.parent,),
+    sources = [tiny_package.parent]
+    assert any(
+        "installed translate-zh_en 0.1" in line
+        for line in models.setup(tmp_path / "m", sources, [], online=False)
     )
-    assert any("installed translate-zh_en 0.1" in line for line in models.setup(settings, online=False))
-    assert any("already installed" in line for line in models.setup(settings, online=False))
+    assert any(
+        "already installed" in line for line in models.setup(tmp_path / "m", sources, [], online=False)
+    )

@@ -5,11 +5,12 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from transnorm import Options, Pipeline, Settings
+from transnorm.decode import decode
+from transnorm.document import Action
+from transnorm.errors import DecodeError, OptionsError, TooLargeError
 
-from service import Options, Pipeline, Settings
-from service.decode import decode
-from service.document import REMOVED
-from service.errors import DecodeError, OptionsError, TooLargeError
+REMOVED = Action.REMOVED
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -96,8 +97,7 @@ def test_no_model_means_untranslated_and_incomplete(detector):
 
 def test_translations_not_in_latin_script_are_warned_about(detector, seeds):
     from conftest import FakeEngine
-
-    from service.translate import Translation
+    from transnorm.translate import Translation
 
     class Echo(FakeEngine):  # what an untrained model does: output in the source's script
         def translate(self, lang, sentences, beam_size=None, target="en", alternatives=0):

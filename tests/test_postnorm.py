@@ -1,6 +1,5 @@
 import pytest
-
-from service.postnorm import english_punctuation, join_space, trailing_space
+from transnorm.postnorm import english_punctuation, join_space, trailing_space
 
 
 @pytest.mark.parametrize(

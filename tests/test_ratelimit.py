@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 from conftest import FakeEngine, http_get, http_post, run_cli, running_server
-
-from service import Pipeline, Settings
-from service.server import create_app
-from service.server.ratelimit import RateLimiter
+from transnorm import Pipeline, Settings
+from transnorm.server import create_app
+from transnorm.server.ratelimit import RateLimiter
 
 
 class Clock:

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SEEDS, FakeEngine, run_cli
-
-from service import DecodeError, Options, OptionsError, Pipeline, Settings
-from service.server import create_app
+from transnorm import DecodeError, Options, OptionsError, Pipeline, Settings
+from transnorm.server import create_app
 
 TEN_MB_ONE_LINE = b"x" * 10_000_000
 HUNDRED_K_LINES = b"a\n" * 100_000
@@ -139,7 +138,7 @@ def test_missing_and_broken_models(tmp_path, tiny_package):
     r = _cli(["normalize", "-", "--fail-incomplete"], input="科尔图诺夫。".encode())
     assert r.returncode == 5 and json.loads(r.stdout)["complete"] is False
     # A broken package: a clear model error, exit 4, no traceback.
-    from service.models import install_file
+    from transnorm.packages import install_file
 
     info = install_file(tiny_package, tmp_path / "m")
     (info.path / "model" / "model.bin").write_bytes(b"garbage")
@@ -174,7 +173,7 @@ def _batch(src: Path, out: Path, real_settings, jobs: int = 1) -> subprocess.Pop
         [
             sys.executable,
             "-m",
-            "service",
+            "transnorm",
             "batch",
             str(src),
             "--out",
@@ -294,7 +293,7 @@ def test_cli_batch_and_server_without_network(tmp_path, real_settings):
     }
     seed = str(next(SEEDS.glob("003_*.txt")))
     r = subprocess.run(
-        ["unshare", "-n", sys.executable, "-m", "service", "normalize", "--format", "json", seed],
+        ["unshare", "-n", sys.executable, "-m", "transnorm", "normalize", "--format", "json", seed],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -304,7 +303,17 @@ def test_cli_batch_and_server_without_network(tmp_path, real_settings):
     doc = json.loads(r.stdout)
     assert any(s["action"] == "translated" for s in doc["spans"])
     r = subprocess.run(
-        ["unshare", "-n", sys.executable, "-m", "service", "batch", str(SEEDS), "--out", str(tmp_path / "o")],
+        [
+            "unshare",
+            "-n",
+            sys.executable,
+            "-m",
+            "transnorm",
+            "batch",
+            str(SEEDS),
+            "--out",
+            str(tmp_path / "o"),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -314,7 +323,7 @@ def test_cli_batch_and_server_without_network(tmp_path, real_settings):
     script = f"""
 set -e
 ip link set lo up
-{sys.executable} -m service serve --port 8791 > {tmp_path}/server.log 2>&1 &
+{sys.executable} -m transnorm serve --port 8791 > {tmp_path}/server.log 2>&1 &
 pid=$!
 {sys.executable} - <<'PY'
 import time, urllib.request

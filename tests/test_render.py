@@ -1,7 +1,7 @@
 import json
 import re
 
-from service.render import escape_markers, render
+from transnorm.render import escape_markers, render
 
 
 def _strip_markers(text):
@@ -64,8 +64,7 @@ def test_html_marks_translations_with_its_attributes(fake_pipeline, seeds):
 
 def test_html_lists_warnings(detector):
     from conftest import FakeEngine
-
-    from service import Pipeline, Settings
+    from transnorm import Pipeline, Settings
 
     doc = Pipeline(Settings(), engine=FakeEngine(langs=()), detector=detector)(
         "Hi.\n首先我们要明白。\n".encode()

@@ -1,4 +1,4 @@
-from service.segment import lines, sentences
+from transnorm.segment import lines, sentences
 
 
 def _lines(text):

@@ -9,10 +9,9 @@ import time
 
 import pytest
 from conftest import SEEDS, FakeEngine, http_get, http_post
-
-from service import Pipeline, Settings
-from service.server import create_app
-from service.server.middleware import key_is_valid
+from transnorm import Pipeline, Settings
+from transnorm.server import create_app
+from transnorm.server.middleware import key_is_valid
 
 PROBLEM = "application/problem+json"
 
@@ -36,6 +35,7 @@ def test_health_ready_languages(client):
     assert client.get("/healthz").json == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json["status"] == "ready"
+    assert set(ready.json["engine"]) == {"models_loaded", "cache_hits", "cache_misses"}
     langs = client.get("/v1/languages").json
     assert {p["from"] for p in langs["translation"]} == {"zh", "ru"}
     assert {"zh", "ja", "ko", "ru", "uk", "fr", "de", "es"} <= set(langs["detection"])
@@ -170,6 +170,14 @@ def test_failed_model_load_is_reported_not_ready(detector):
     ).test_client()
     r = client.get("/readyz")
     assert r.status_code == 503 and "model.bin is corrupt" in r.json["detail"]
+    # Requests say why too, not "still loading" forever.
+    r = client.post("/v1/normalize", data=b"x", content_type="text/plain")
+    assert (
+        r.status_code == 503
+        and "model loading failed: RuntimeError: model.bin is corrupt" in r.json["detail"]
+    )
+    r = client.post("/translate", json={"q": "x", "source": "auto", "target": "en"})
+    assert r.status_code == 503 and "model.bin is corrupt" in r.json["error"]
 
 
 def test_api_keys(detector):
@@ -232,7 +240,7 @@ def test_metrics_openapi_docs_page(client):
 
 def test_openapi_is_valid():
     openapi_spec_validator = pytest.importorskip("openapi_spec_validator")
-    from service.server.openapi import spec
+    from transnorm.server.openapi import spec
 
     openapi_spec_validator.validate(spec())
 
@@ -291,9 +299,9 @@ def test_concurrent_requests_share_translation_batches(detector):
     import concurrent.futures
 
     class Slow(FakeEngine):
-        def translate(self, lang, sentences, beam_size=None, target="en"):
+        def translate(self, lang, sentences, beam_size=None, target="en", alternatives=0):
             time.sleep(0.3)  # while the first call runs, the other requests queue up
-            return super().translate(lang, sentences, beam_size, target)
+            return super().translate(lang, sentences, beam_size, target, alternatives)
 
     engine = Slow()
     app = create_app(Settings(), Pipeline(Settings(), engine=engine, detector=detector), background=False)

@@ -2,14 +2,20 @@
 
 import re
 
-from service.translate import ArgosEngine, LRUCache, decoding_limit, detokenize
+from transnorm.engine import ArgosEngine, LRUCache, decoding_limit
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
-def test_detokenize_handles_word_pieces_and_byte_fallback():
-    assert detokenize(["▁Hello", "▁wor", "ld", "."]) == "Hello world."
-    assert detokenize(["▁", "<0xE4>", "<0xB8>", "<0xAD>", "▁x"]) == "中 x"
+def test_target_pieces_are_decoded_by_the_packages_own_sentencepiece(real_settings, english_words):
+    engine = ArgosEngine(real_settings)
+    engine.load()
+    (model,) = engine._models.values()
+    words = sorted(english_words)[:3]
+    assert model.detokenize(["▁" + w for w in words]) == " ".join(words)
+    # Every target piece is a piece of the package's SentencePiece model, so decode never makes ⁇.
+    vocabulary = {model.sp.id_to_piece(i) for i in range(model.sp.get_piece_size())}
+    assert {"▁" + w for w in english_words} <= vocabulary
 
 
 def test_decoding_limit_grows_with_input_and_is_capped(real_settings):
@@ -28,7 +34,7 @@ def test_lru_cache_evicts_oldest():
 
 def test_real_engine_outputs_english_words_deterministically(real_settings, english_words):
     engine = ArgosEngine(real_settings)
-    assert set(engine.models()) == {"zh"}
+    assert set(engine.packages()) == {("zh", "en")}
     sentences = ["科尔图诺夫。", "但特朗普关注的是乌克兰问题。"]
     first = engine.translate("zh", sentences)
     again = ArgosEngine(real_settings).translate("zh", sentences)
@@ -75,16 +81,16 @@ def test_seed_003_through_the_real_engine(real_pipeline, seeds):
 
 
 def test_explicit_source_and_another_target_use_that_pair(tmp_path, tiny_package, corpus, detector):
-    from service import Options, Pipeline, Settings
-    from service.modelbuild import build_package
-    from service.models import install_file
+    from transnorm import Options, Pipeline, Settings
+    from transnorm.devtools.modelbuild import build_package
+    from transnorm.packages import install_file
 
     zh_fr = build_package(tmp_path / "zh_fr.argosmodel", "zh", corpus, to_code="fr", version="0.2", seed=3)
     install_file(tiny_package, tmp_path / "m")
     install_file(zh_fr, tmp_path / "m")
     settings = Settings(models_dir=tmp_path / "m", compute_type="float32")
     engine = ArgosEngine(settings)
-    assert set(engine.pairs()) == {("zh", "en"), ("zh", "fr")} and set(engine.models()) == {"zh"}
+    assert set(engine.packages()) == {("zh", "en"), ("zh", "fr")}
     pipeline = Pipeline(settings, engine=engine, detector=detector)
     doc = pipeline("Beijing 科尔图诺夫。".encode(), Options(source="zh", target="fr"))
     (span,) = [s for s in doc.spans if s.action == "translated"]

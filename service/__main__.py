@@ -1,7 +1,0 @@
-"""``python -m service`` runs the ``transnorm`` command."""
-
-import sys
-
-from .cli import main
-
-sys.exit(main())

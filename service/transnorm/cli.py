@@ -1,0 +1,341 @@
+"""The ``transnorm`` command: a thin shell over the library.
+
+Exit codes: 0 success; 1 a batch had failed files, or an internal error; 2 usage error (bad flag,
+option or setting); 3 bad input (invalid UTF-8, too large, unreadable); 4 model problem; 5 the
+result is incomplete and ``--fail-incomplete`` was given.
+
+Setting flags are derived from :class:`~transnorm.settings.Settings`: the field ``beam_size`` is
+``--beam-size`` (and ``TRANSNORM_BEAM_SIZE``) wherever a subcommand takes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError, ModelError, OptionsError, TransnormError
+from .options import CHROME, ERRORS, FORMATS, MARKERS, Options
+from .settings import Settings, SettingsError, commands, env_name, flag_name
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INPUT, EXIT_MODEL, EXIT_INCOMPLETE = 0, 1, 2, 3, 4, 5
+
+
+def _setting_flags(parser: argparse.ArgumentParser, command: str) -> None:
+    """The flags of the settings that ``command`` takes (declared on the settings fields)."""
+    group = parser.add_argument_group("settings (each overrides its TRANSNORM_* variable)")
+    group_name = command.split()[0]
+    for name in Settings.model_fields:
+        if command not in commands(name) and group_name not in commands(name):
+            continue
+        spec = Settings.model_fields[name]
+        kind: Any = str
+        choices = None
+        annotation = spec.annotation
+        if annotation is bool:
+            group.add_argument(
+                flag_name(name),
+                dest=name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"{spec.description} ({env_name(name)})",
+            )
+            continue
+        if typing.get_origin(annotation) is typing.Literal:
+            choices = typing.get_args(annotation)
+        group.add_argument(
+            flag_name(name),
+            dest=name,
+            type=kind,
+            choices=choices,
+            default=None,
+            metavar=None if choices else _metavar(annotation),
+            help=f"{spec.description} ({env_name(name)})",
+        )
+
+
+def _metavar(annotation: Any) -> str:
+    if annotation in (int, float):
+        return "N"
+    if "Path" in str(annotation):
+        return "PATH" if typing.get_origin(annotation) is not tuple else "PATHS"
+    return "LIST" if "tuple" in str(annotation) else "VALUE"
+
+
+def _document_flags(parser: argparse.ArgumentParser, multi_format: bool = False) -> None:
+    if not multi_format:
+        parser.add_argument("--format", choices=FORMATS, default="json")
+    parser.add_argument("--markers", choices=MARKERS, default="inline", help="markers in text output")
+    parser.add_argument("--chrome", choices=CHROME, default="remove", help="remove or keep page chrome")
+    parser.add_argument("--errors", choices=ERRORS, default="strict", help="invalid UTF-8: reject or replace")
+    parser.add_argument(
+        "--alternatives", type=int, default=0, help="next-best translations kept per translated span (0-8)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="transnorm",
+        description="Find foreign spans in mostly-English documents, translate them offline, "
+        "and return English with provenance.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("normalize", help="normalize one document (a file, or - for stdin)")
+    p.add_argument("file", nargs="?", default="-", help="input file, or - for standard input")
+    p.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+    p.add_argument("--id", help="document id to put in the result")
+    p.add_argument(
+        "--fail-incomplete", action="store_true", help="exit 5 if any foreign span is untranslated"
+    )
+    _document_flags(p)
+    _setting_flags(p, "normalize")
+
+    p = sub.add_parser("batch", help="normalize every file of a folder")
+    p.add_argument("input", type=Path, help="folder of documents")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="cores to use: worker processes, and translation threads (default: all cores)",
+    )
+    p.add_argument("--format", default="json,text", help="comma-separated formats: json,text,html")
+    p.add_argument("--follow-symlinks", action="store_true", help="also read symbolic links")
+    _document_flags(p, multi_format=True)
+    _setting_flags(p, "batch")
+
+    p = sub.add_parser("models", help="list, install, verify or set up translation packages")
+    msub = p.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    m = msub.add_parser("list", help="installed packages, and the supported ones from the manifest")
+    _setting_flags(m, "models list")
+    m = msub.add_parser("install", help="install a local .argosmodel file, or download a package by name")
+    m.add_argument("package", help="path to an .argosmodel file, or a name such as translate-zh_en or zh")
+    m.add_argument("--timeout", type=float, default=60.0, help="download timeout in seconds")
+    _setting_flags(m, "models install")
+    m = msub.add_parser("verify", help="check the installed packages against their install record")
+    m.add_argument("--load", action="store_true", help="also load each model and translate a word")
+    _setting_flags(m, "models verify")
+    m = msub.add_parser(
+        "setup", help="install from models/*.argosmodel and TRANSNORM_MODEL_SOURCES, else from the index"
+    )
+    m.add_argument("--offline", action="store_true", help="never try the network")
+    _setting_flags(m, "models setup")
+
+    p = sub.add_parser("serve", help="run the HTTP service under gunicorn")
+    _setting_flags(p, "serve")
+
+    p = sub.add_parser("bench", help="benchmarks: translation, English pass-through, HTTP, batch")
+    p.add_argument("--quick", action="store_true", help="a run of under a minute")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.add_argument("--only", default="translation,english,http,batch", help="comma-separated sections to run")
+
+    p = sub.add_parser("evaluate", help="span-level detection precision/recall/F1 on a labelled set")
+    p.add_argument("dataset", nargs="?", type=Path, help="labelled set (default: the built-in one)")
+    p.add_argument("--json", action="store_true", help="print the scores as JSON")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(**{name: getattr(args, name, None) for name in Settings.model_fields})
+
+
+def _options(args: argparse.Namespace, fmt: str) -> Options:
+    return Options(
+        format=fmt,
+        markers=args.markers,
+        chrome=args.chrome,
+        errors=args.errors,
+        alternatives=args.alternatives,
+    )
+
+
+def cmd_normalize(args: argparse.Namespace) -> int:
+    from .files import atomic_write, read_input
+    from .pipeline import Pipeline
+    from .render import render
+
+    settings = _settings(args)
+    options = _options(args, args.format)
+    if args.file == "-":
+        data = sys.stdin.buffer.read(settings.max_bytes + 1)
+        doc_id = args.id
+    else:
+        try:
+            data = read_input(args.file, settings.max_bytes, regular_only=False)
+        except OSError as exc:
+            raise InputError(f"cannot read {args.file}: {exc.strerror}") from None
+        doc_id = args.id or os.path.basename(args.file)
+    doc = Pipeline(settings)(data, options, doc_id)
+    out = render(doc, options.format, options.markers)
+    if args.output:
+        atomic_write(args.output, out.encode("utf-8"))
+    else:
+        sys.stdout.write(out)
+        sys.stdout.flush()
+    if not doc.complete:
+        langs = sorted({s.lang for s in doc.spans if s.action == "untranslated"})
+        print(f"transnorm: incomplete: no translation for {', '.join(langs)}", file=sys.stderr)
+        if args.fail_incomplete:
+            return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import SUFFIXES, BatchJob, run_batch
+
+    formats = tuple(dict.fromkeys(f.strip() for f in args.format.split(",") if f.strip()))
+    bad = [f for f in formats if f not in SUFFIXES]
+    if bad or not formats:
+        raise OptionsError(
+            f"--format takes a comma-separated list of {', '.join(SUFFIXES)}; got {args.format!r}"
+        )
+    if args.jobs < 1:
+        raise OptionsError("--jobs must be at least 1")
+    job = BatchJob(
+        input=args.input,
+        out=args.out,
+        formats=formats,
+        options=_options(args, fmt=formats[0]),
+        settings=_settings(args),
+        jobs=args.jobs,
+        follow_symlinks=args.follow_symlinks,
+    )
+    summary = run_batch(job)
+    print(
+        f"transnorm batch: {summary['files']} files: {summary['ok']} written, {summary['skipped']} "
+        f"unchanged, {summary['failed']} failed, {summary['incomplete']} incomplete, "
+        f"{summary['with_warnings']} with warnings "
+        f"({summary['seconds']} s); report in {args.out / 'report.jsonl'}",
+        file=sys.stderr,
+    )
+    for failure in summary["failures"]:
+        print(f"  failed: {failure['file']}: {failure['error']}", file=sys.stderr)
+    return EXIT_FAILED if summary["failed"] else EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from . import packages
+
+    settings = _settings(args)
+    action = args.models_command
+    manifest = packages.load_manifest(settings.manifest)
+    if action == "list":
+        found = packages.installed(settings.models_dir)
+        print(f"installed in {settings.models_dir}:")
+        for info in found:
+            print(f"  {info.package} {info.version}  {info.from_code}→{info.to_code}  {info.path}")
+        if not found:
+            print("  (none)")
+        print("supported (the manifest):")
+        for e in manifest:
+            size = f"{e.size / 1e6:.0f} MB" if e.size else "size unknown"
+            print(f"  {e.name} {e.version}  {e.from_code}→{e.to_code}  {size}")
+        return EXIT_OK
+    if action == "install":
+        target = Path(args.package)
+        if target.suffix == ".argosmodel" or target.exists():
+            info = packages.install_file(target, settings.models_dir, manifest)
+        else:
+            info = packages.install_name(args.package, settings.models_dir, manifest, args.timeout)
+        print(f"installed {info.package} {info.version} ({info.from_code}→{info.to_code}) in {info.path}")
+        return EXIT_OK
+    if action == "verify":
+        load = None
+        if args.load:
+            from .engine import ArgosEngine
+
+            def load(info: packages.PackageInfo) -> None:
+                engine = ArgosEngine(settings, [info])
+                engine.load()
+                engine.translate(info.from_code, ["test"], target=info.to_code)
+
+        checks = packages.verify(settings.models_dir, load)
+        for check in checks:
+            status = "ok" if check.ok else "PROBLEM: " + "; ".join(check.problems)
+            print(f"{check.info.package} {check.info.version}: {status}")
+        if not checks:
+            print(f"no packages installed in {settings.models_dir}")
+        return EXIT_OK if all(c.ok for c in checks) else EXIT_MODEL
+    if action == "setup":
+        for line in packages.setup(
+            settings.models_dir, settings.model_sources, manifest, online=not args.offline
+        ):
+            print(line)
+        return EXIT_OK
+    raise AssertionError(action)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .devtools.evaluate import evaluate, format_report, load_dataset
+
+    result = evaluate(load_dataset(args.dataset))
+    print(json.dumps(result.summary(), indent=2) if args.json else format_report(result))
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)  # a bad setting fails here, clearly, before gunicorn starts
+    env = {**os.environ, **settings.to_env()}
+    argv = [sys.executable, "-m", "gunicorn", "-c", "python:transnorm.server.gunicorn_conf"]
+    os.execvpe(sys.executable, argv, env)
+    return EXIT_FAILED  # not reached
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .devtools.bench import format_report, run
+
+    sections = tuple(s.strip() for s in args.only.split(",") if s.strip())
+    result = run(quick=args.quick, sections=sections)
+    print(json.dumps(result, indent=2) if args.json else format_report(result))
+    return EXIT_OK
+
+
+COMMANDS = {
+    "serve": cmd_serve,
+    "bench": cmd_bench,
+    "normalize": cmd_normalize,
+    "batch": cmd_batch,
+    "models": cmd_models,
+    "evaluate": cmd_evaluate,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (OptionsError, SettingsError) as exc:
+        print(f"transnorm: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except InputError as exc:
+        print(f"transnorm: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except ModelError as exc:
+        print(f"transnorm: {exc}", file=sys.stderr)
+        return EXIT_MODEL
+    except TransnormError as exc:
+        print(f"transnorm: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:
+        if os.environ.get("TRANSNORM_DEBUG"):
+            raise
+        print(
+            f"transnorm: internal error: {type(exc).__name__}: {exc} (set TRANSNORM_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""The ``Document`` and ``Span`` objects every stage produces and every shell renders.
+
+Spans tile the decoded source: sorted, contiguous, covering ``[0, len(source))``. Joining their
+``source_text`` gives the source back; joining the ``text`` of the spans that are not removed
+gives the output text. :meth:`Document.check` asserts both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+SCHEMA = "transnorm/1"
+
+
+class Action(str, Enum):
+    """What was done to a span of the source."""
+
+    #: English, or no linguistic content: the text is output as it is.
+    KEPT = "kept"
+    #: Changed in form only (a rejoined hard wrap, whitespace left by a removal).
+    NORMALIZED = "normalized"
+    #: Translated into English by a model.
+    TRANSLATED = "translated"
+    #: Left out of the output (page chrome, repeated titles, ...); kept in the provenance.
+    REMOVED = "removed"
+    #: Foreign text left as it was (no model, or no usable translation).
+    UNTRANSLATED = "untranslated"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Reason(str, Enum):
+    """Why a span was normalized, removed or left untranslated."""
+
+    HARD_WRAP = "hard-wrap"
+    WHITESPACE = "whitespace-after-removal"
+    CHROME = "chrome"
+    TITLE_REPEAT = "title-repeat"
+    COMMENT_FORM = "comment-form"
+    MT_NOTICE = "upstream-mt-notice"
+    NO_MODEL = "no-model"
+    EMPTY_TRANSLATION = "empty-translation"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class EngineRef:
+    """Which model produced a translation."""
+
+    package: str
+    version: str
+    name: str = "argostranslate"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "package": self.package, "version": self.version}
+
+
+@dataclass(slots=True)
+class Span:
+    """One piece of the source and what became of it (offsets are code points)."""
+
+    source_start: int
+    source_end: int
+    action: Action
+    lang: str
+    lang_confidence: float
+    source_text: str
+    text: str
+    reason: Reason | None = None
+    engine: EngineRef | None = None
+    mt_score: float | None = None
+    output_start: int | None = None
+    output_end: int | None = None
+    #: Next-best translations of a translated span, best first (when asked for); same spacing as ``text``.
+    alternatives: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "source_start": self.source_start,
+            "source_end": self.source_end,
+            "output_start": self.output_start,
+            "output_end": self.output_end,
+            "action": self.action.value,
+            "lang": self.lang,
+            "lang_confidence": self.lang_confidence,
+            "source_text": self.source_text,
+            "text": self.text,
+        }
+        if self.reason is not None:
+            out["reason"] = self.reason.value
+        if self.engine is not None:
+            out["engine"] = self.engine.to_dict()
+        if self.mt_score is not None:
+            out["mt_score"] = self.mt_score
+        if self.alternatives:
+            out["alternatives"] = list(self.alternatives)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamNotice:
+    """An upstream machine-translation notice found in the document, and the service it names."""
+
+    service: str
+    evidence: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"service": self.service, "evidence": self.evidence}
+
+
+@dataclass
+class Document:
+    """A normalized document: the decoded source, its spans, and what was found about it."""
+
+    source: str
+    spans: list[Span]
+    id: str | None = None
+    upstream_translation: list[UpstreamNotice] = field(default_factory=list)
+    models: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    source_info: dict[str, Any] = field(default_factory=dict)
+    text: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        parts: list[str] = []
+        pos = 0
+        for span in self.spans:
+            if span.action == Action.REMOVED:
+                span.output_start = span.output_end = None
+                continue
+            span.output_start = pos
+            pos += len(span.text)
+            span.output_end = pos
+            parts.append(span.text)
+        self.text = "".join(parts)
+
+    def alternative_texts(self, limit: int) -> list[str]:
+        """Up to ``limit`` other renderings of ``text``: the k-th puts each translated span's k-th
+        alternative in place of its translation (spans with fewer alternatives keep theirs)."""
+        depth = min(limit, max((len(s.alternatives) for s in self.spans), default=0))
+        texts = []
+        for k in range(depth):
+            texts.append(
+                "".join(
+                    s.alternatives[k] if k < len(s.alternatives) else s.text
+                    for s in self.spans
+                    if s.action != Action.REMOVED
+                )
+            )
+        return [t for t in dict.fromkeys(texts) if t != self.text]
+
+    @property
+    def complete(self) -> bool:
+        """True when no foreign span was left untranslated."""
+        return not any(s.action == Action.UNTRANSLATED for s in self.spans)
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        actions = Counter(s.action for s in self.spans)
+        chars = Counter()
+        for s in self.spans:
+            if s.action in (Action.TRANSLATED, Action.UNTRANSLATED):
+                chars[s.lang] += len(s.source_text)
+        return {
+            "spans": len(self.spans),
+            "actions": {a.value: actions.get(a, 0) for a in Action},
+            "foreign_chars": dict(sorted(chars.items())),
+            "source_chars": len(self.source),
+            "output_chars": len(self.text),
+        }
+
+    def check(self) -> None:
+        """Assert the tiling and round-trip invariants (cheap; used by tests and the pipeline)."""
+        pos = 0
+        for span in self.spans:
+            if span.source_start != pos or span.source_end < span.source_start:
+                raise AssertionError(f"spans do not tile the source at {pos}: {span}")
+            if self.source[span.source_start : span.source_end] != span.source_text:
+                raise AssertionError(f"span source_text does not match the source: {span}")
+            pos = span.source_end
+        if pos != len(self.source):
+            raise AssertionError(f"spans end at {pos}, source has {len(self.source)} chars")
+        if "".join(s.text for s in self.spans if s.action != Action.REMOVED) != self.text:
+            raise AssertionError("output text is not the join of the kept spans")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``transnorm/1`` JSON contract."""
+        source = {
+            "chars": len(self.source),
+            "sha256": hashlib.sha256(self.source.encode("utf-8", "surrogatepass")).hexdigest(),
+            **self.source_info,
+        }
+        return {
+            "schema": SCHEMA,
+            "id": self.id,
+            "text": self.text,
+            "complete": self.complete,
+            "source": source,
+            "spans": [s.to_dict() for s in self.spans],
+            "upstream_translation": [n.to_dict() for n in self.upstream_translation],
+            "models": self.models,
+            "stats": self.stats,
+            "warnings": self.warnings,
+        }

@@ -1,0 +1,148 @@
+"""Per-document options, validated strictly: unknown names and wrong types are errors.
+
+One pydantic model is the contract: it validates library, CLI, ``/v1`` and batch options and
+its JSON schema documents them in ``/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    model_validator,
+)
+
+from .errors import OptionsError
+
+LANG_CODE_PATTERN = r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?$"
+SOURCE_PATTERN = r"^(?:auto|[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?)$"
+
+Format = Literal["json", "text", "html"]
+Markers = Literal["inline", "footnotes", "none"]
+Chrome = Literal["remove", "keep"]
+Errors = Literal["strict", "replace"]
+FORMATS: tuple[str, ...] = Format.__args__  # type: ignore[attr-defined]
+MARKERS: tuple[str, ...] = Markers.__args__  # type: ignore[attr-defined]
+CHROME: tuple[str, ...] = Chrome.__args__  # type: ignore[attr-defined]
+ERRORS: tuple[str, ...] = Errors.__args__  # type: ignore[attr-defined]
+MAX_ALTERNATIVES = 8
+MAX_BEAM = 16
+
+
+def _whole(value: Any) -> Any:
+    # JSON has one number type: 4.0 is the integer 4. Strings and booleans stay wrong.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Whole = Annotated[StrictInt, BeforeValidator(_whole)]
+
+
+class Options(BaseModel):
+    """How to process and render one document."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    format: Format = Field("json", description="output format")
+    markers: Markers = Field("inline", description="markers in text output")
+    chrome: Chrome = Field(
+        "remove",
+        description="remove scraped UI strings, repeated titles, comment forms and upstream MT notices "
+        "from the text (they stay in the provenance), or keep them",
+    )
+    errors: Errors = Field("strict", description="invalid UTF-8: reject it, or replace it with U+FFFD")
+    beam_size: Whole | None = Field(
+        None, ge=1, le=MAX_BEAM, description="beam size for this document (default: the setting)"
+    )
+    source: str = Field(
+        "auto",
+        pattern=SOURCE_PATTERN,
+        description="auto: find the foreign spans; a language code: translate all text as that language",
+    )
+    target: str = Field(
+        "en",
+        pattern=LANG_CODE_PATTERN,
+        description="output language: en, or with an explicit source any installed pair's target",
+    )
+    alternatives: Whole = Field(
+        0,
+        ge=0,
+        le=MAX_ALTERNATIVES,
+        description="next-best translations kept per translated span (the beam widens to at least this + 1)",
+    )
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise OptionsError(describe(exc)) from None
+
+    @model_validator(mode="after")
+    def _target_needs_source(self) -> Options:
+        if self.source == "auto" and self.target != "en":
+            raise ValueError(
+                f"with source 'auto' transnorm normalizes into English; target {self.target!r} needs an "
+                "explicit source language"
+            )
+        return self
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> Options:
+        """Options from user data (JSON, query string), rejecting unknown names and wrong types."""
+        if data is None:
+            return cls()
+        if not isinstance(data, Mapping):
+            raise OptionsError(f"options must be an object; got {type(data).__name__}")
+        bad = [k for k in data if not isinstance(k, str)]
+        if bad:
+            raise OptionsError("option names must be strings")
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+def describe(exc: ValidationError) -> str:
+    """A readable message for bad options: the option, what it must be, and what it was."""
+    known = ", ".join(Options.model_fields)
+    parts = []
+    for error in exc.errors(include_url=False):
+        loc = [str(x) for x in error["loc"] if not str(x).startswith(("function-", "constrained-"))]
+        name = loc[0] if loc else ""
+        given = error.get("input")
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            parts.append(f"unknown option {_safe(name)!r}; known: {known}")
+            continue
+        if not name:  # a model-level rule
+            parts.append(str(error["msg"]).removeprefix("Value error, "))
+            continue
+        spec = Options.model_fields[name]
+        low = next((m.ge for m in spec.metadata if getattr(m, "ge", None) is not None), None)
+        high = next((m.le for m in spec.metadata if getattr(m, "le", None) is not None), None)
+        choices = getattr(spec.annotation, "__args__", None)
+        if low is not None and high is not None:
+            expected = f"an integer from {low} to {high}"
+        elif name in ("source", "target"):
+            expected = "a language code such as 'zh'" + (" or 'auto'" if name == "source" else "")
+        elif choices and all(isinstance(c, str) for c in choices):
+            expected = "one of " + ", ".join(choices)
+        else:
+            expected = str(error["msg"]).lower()
+        parts.append(f"option {name!r} must be {expected}; got {_safe(given)!r}")
+    return "; ".join(parts)
+
+
+def _safe(value: Any) -> Any:
+    """Values echoed back in messages: lone surrogates escaped so the message can be encoded."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value

@@ -1,0 +1,170 @@
+"""Post-normalize stage: the output text — CJK punctuation to English, no doubled sentence
+punctuation, spacing where translations meet the text around them, and whitespace left by removed
+lines. Pure functions over strings and over the settled units of a plan."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Protocol
+
+from .document import Action, Reason
+
+_PUNCT = str.maketrans(
+    {
+        "，": ", ",
+        "、": ", ",
+        "。": ". ",
+        "．": ".",
+        "：": ": ",
+        "；": "; ",
+        "！": "! ",
+        "？": "? ",
+        "（": "(",
+        "）": ")",
+        "【": "[",
+        "】": "]",
+        "〔": "[",
+        "〕": "]",
+        "《": "“",
+        "》": "”",
+        "〈": "“",
+        "〉": "”",
+        "「": "“",
+        "」": "”",
+        "『": "‘",
+        "』": "’",
+        "　": " ",
+        "～": "~",
+    }
+)
+_SPACE_BEFORE = re.compile(r"\s+([,;:!?.)\]”’])")
+_COMMA_SPACE = re.compile(r"([,;])(?=[^\W\d_])")
+_DOUBLED = re.compile(r"([.!?])(?:\s*[.!?])+")
+_DASHES = re.compile(r"——|－－")
+_SPACES = re.compile(r"[ \t]{2,}")
+
+
+def english_punctuation(text: str) -> str:
+    """Map CJK punctuation and fullwidth forms to their English equivalents, with English spacing."""
+    if text.isascii():
+        out = text
+    else:
+        out = _DASHES.sub("—", text).translate(_PUNCT)
+        # Fullwidth ASCII variants (ＡＢＣ１２３) → ASCII.
+        out = "".join(unicodedata.normalize("NFKC", c) if "\uff01" <= c <= "\uff5e" else c for c in out)
+    out = _SPACE_BEFORE.sub(r"\1", out)
+    out = _COMMA_SPACE.sub(r"\1 ", out)
+    out = _collapse_doubled(out)
+    return _SPACES.sub(" ", out).strip()
+
+
+def _collapse_doubled(text: str) -> str:
+    """ "Done.." → "Done.", "Why?." → "Why?"; an ellipsis "..." is left alone."""
+
+    def repl(m: re.Match[str]) -> str:
+        marks = "".join(m.group(0).split())
+        if len(marks) >= 3 and set(marks) == {"."}:
+            return "..."
+        return m.group(1)
+
+    return _DOUBLED.sub(repl, text)
+
+
+def join_space(before: str, text: str) -> str:
+    """The text to insert between output ``before`` and a translated ``text`` ("" or " ")."""
+    if not before or not text:
+        return ""
+    last, first = before[-1], text[0]
+    if last.isspace() or first.isspace():
+        return ""
+    if first in ",.;:!?)]}”’%":
+        return ""
+    if last in "([{“‘/-–—":
+        return ""
+    return " "
+
+
+def trailing_space(text: str, after: str) -> str:
+    """The text to insert between a translated ``text`` and the output that follows it."""
+    if not text or not after:
+        return ""
+    last, first = text[-1], after[0]
+    if last.isspace() or first.isspace() or first in ",.;:!?)]}”’%":
+        return ""
+    if first.isalnum() or first in "“‘([":
+        return " "
+    return ""
+
+
+class Piece(Protocol):
+    """What the passes below need of a settled unit of the plan."""
+
+    action: Action
+    text: str
+    reason: Reason | None
+    gap: bool
+    alternatives: tuple[str, ...]
+
+
+def space_translations(pieces: Sequence[Piece]) -> None:
+    """Put a space between a translation and neighbouring output where English needs one
+    (alternatives get the same spacing as the translation they stand in for)."""
+    out_tail = ""
+    for i, piece in enumerate(pieces):
+        if piece.action == Action.REMOVED:
+            continue
+        if piece.action == Action.TRANSLATED:
+            lead = join_space(out_tail, piece.text)
+            piece.text = lead + piece.text
+            nxt = next((p for p in pieces[i + 1 :] if p.action != Action.REMOVED and p.text), None)
+            # A following translation adds its own leading space.
+            trail = ""
+            if nxt is not None and nxt.action != Action.TRANSLATED:
+                trail = trailing_space(piece.text, nxt.text)
+            piece.text += trail
+            piece.alternatives = tuple(lead + alt + trail for alt in piece.alternatives)
+        if piece.text:
+            out_tail = piece.text
+
+
+def tidy_whitespace(pieces: Sequence[Piece], source_ends_with_newline: bool) -> None:
+    """After removed lines, keep at most one blank line, none at the start or the end."""
+
+    def is_gap(piece: Piece) -> bool:
+        return piece.gap and piece.action == Action.KEPT
+
+    seen_content = False
+    after_removal = False
+    newlines = 0  # trailing newlines of the output so far
+    last_content = max(
+        (i for i, p in enumerate(pieces) if p.action != Action.REMOVED and not is_gap(p)), default=-1
+    )
+    removal_after_last = any(p.action == Action.REMOVED for p in pieces[last_content + 1 :])
+    for i, piece in enumerate(pieces):
+        if piece.action == Action.REMOVED:
+            after_removal = True
+            continue
+        if is_gap(piece):
+            new = piece.text
+            if after_removal and not seen_content:
+                new = ""
+            elif i > last_content and removal_after_last:
+                new = "\n" if source_ends_with_newline and newlines == 0 else ""
+            elif after_removal:
+                allowed = max(0, 2 - newlines)
+                extra = new.count("\n") - allowed
+                if extra > 0:
+                    new = new.replace("\n", "", extra)
+            if new != piece.text:
+                piece.action, piece.text, piece.reason = Action.NORMALIZED, new, Reason.WHITESPACE
+        else:
+            seen_content = True
+            after_removal = False
+        if piece.text:
+            stripped = piece.text.rstrip("\n")
+            if stripped.strip(" \t"):
+                newlines = len(piece.text) - len(stripped)
+            else:
+                newlines += piece.text.count("\n")

@@ -1,0 +1,31 @@
+"""Container health check: exit 0 when ``/readyz`` answers 200, 1 otherwise.
+
+``python -m transnorm.server.healthcheck [URL]`` (default ``http://127.0.0.1:$TRANSNORM_PORT/readyz``);
+the slim image has no curl.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import urllib.error
+import urllib.request
+
+
+def check(url: str, timeout: float = 3.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def main(argv: list[str]) -> int:
+    url = argv[1] if len(argv) > 1 else f"http://127.0.0.1:{os.environ.get('TRANSNORM_PORT', '8000')}/readyz"
+    ok = check(url)
+    print("ready" if ok else f"not ready: {url}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,186 @@
+"""Translate stage: the sentences a plan left pending, into English (or an installed target).
+
+The pipeline hands this stage a list of :class:`Request` (one per pending sentence, from any
+number of documents) and gets back one :class:`Translation` or :class:`Failure` per request, in
+order. :func:`translate_requests` is the direct strategy: it groups requests by language, target,
+beam and hypotheses, sends each group to the engine in one call, and confines an engine error to
+the sentences that cause it. :class:`SharedTranslator` is the strategy for concurrent callers
+(HTTP request threads): it translates the requests of every caller waiting at that moment together.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Protocol
+
+from .errors import ModelError
+from .packages import PackageInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One sentence to translate, and how."""
+
+    lang: str
+    text: str
+    target: str = "en"
+    beam_size: int | None = None
+    alternatives: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """A model's translation of one sentence."""
+
+    text: str
+    #: exp(mean log-probability per output token), in (0, 1].
+    score: float
+    tokens: int
+    #: The model's next-best hypotheses, best first (only when asked for).
+    alternatives: tuple[str, ...] = ()
+    #: Answered from the engine's cache.
+    cached: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """The engine could not translate this sentence; ``error`` says why."""
+
+    error: str
+
+
+Result = Translation | Failure
+#: A translation strategy: one result per request, in order.
+Translate = Callable[[Sequence[Request]], list[Result]]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStats:
+    """Counters an engine keeps for this process."""
+
+    cache_hits: int = 0
+    cache_misses: int = 0
+    models_loaded: int = 0
+
+
+class Engine(Protocol):
+    """What the pipeline needs from a translation backend."""
+
+    def packages(self) -> Mapping[tuple[str, str], PackageInfo]:
+        """Every installed package, by (source, target)."""
+        ...
+
+    @property
+    def loaded(self) -> bool:
+        """Whether any model is loaded in this process (a process with one must not fork)."""
+        ...
+
+    def load(self) -> None:
+        """Load every installed model now (servers do this before they report ready)."""
+        ...
+
+    def stats(self) -> EngineStats: ...
+
+    def translate(
+        self,
+        lang: str,
+        sentences: Sequence[str],
+        beam_size: int | None = None,
+        target: str = "en",
+        alternatives: int = 0,
+    ) -> list[Translation]:
+        """Translate ``sentences`` (all in ``lang``) into ``target``, in order, each with up to
+        ``alternatives`` next-best hypotheses. Raises :class:`ModelError` when no model can be
+        used; any other exception is a failure of this call's sentences."""
+        ...
+
+
+def translate_requests(engine: Engine, requests: Sequence[Request]) -> list[Result]:
+    """Translate ``requests`` with one engine call per (language, target, beam, hypotheses).
+
+    An engine error other than :class:`ModelError` fails only the sentences that cause it: the
+    group is split in halves and retried until the failing sentences stand alone.
+    """
+    groups: defaultdict[tuple[str, str, int | None, int], list[int]] = defaultdict(list)
+    for i, r in enumerate(requests):
+        groups[(r.lang, r.target, r.beam_size, r.alternatives)].append(i)
+    results: list[Result | None] = [None] * len(requests)
+    for (lang, target, beam, alternatives), indices in groups.items():
+        texts = [requests[i].text for i in indices]
+        outcomes = _isolating(engine, lang, texts, beam, target, alternatives)
+        for i, outcome in zip(indices, outcomes, strict=True):
+            results[i] = outcome
+    return [r for r in results if r is not None]
+
+
+def _isolating(
+    engine: Engine, lang: str, texts: list[str], beam: int | None, target: str, alternatives: int
+) -> list[Result]:
+    try:
+        return list(engine.translate(lang, texts, beam, target, alternatives))
+    except ModelError:
+        raise
+    except Exception as exc:
+        if len(texts) == 1:
+            return [Failure(f"{type(exc).__name__}: {exc}")]
+    half = len(texts) // 2
+    return _isolating(engine, lang, texts[:half], beam, target, alternatives) + _isolating(
+        engine, lang, texts[half:], beam, target, alternatives
+    )
+
+
+def translate_together(translate: Translate, batches: Sequence[Sequence[Request]]) -> list[list[Result]]:
+    """Translate several callers' requests in one call; each caller gets its own results back."""
+    flat = [r for batch in batches for r in batch]
+    results = translate(flat) if flat else []
+    out, pos = [], 0
+    for batch in batches:
+        out.append(results[pos : pos + len(batch)])
+        pos += len(batch)
+    return out
+
+
+class SharedTranslator:
+    """A strategy for concurrent callers: one thread translates, for every caller waiting at that
+    moment, all their requests together; an idle translator adds no waiting.
+
+    Under load, sentences of many requests go through one model call instead of one each.
+    """
+
+    def __init__(self, translate: Translate, max_requests: int = 4096) -> None:
+        self._translate = translate
+        self._max = max_requests
+        self._queue: queue.SimpleQueue[tuple[Sequence[Request], Future[list[Result]]]] = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="transnorm-translate", daemon=True).start()
+
+    def __call__(self, requests: Sequence[Request]) -> list[Result]:
+        if not requests:
+            return []
+        done: Future[list[Result]] = Future()
+        self._queue.put((requests, done))
+        return done.result()
+
+    def _run(self) -> None:
+        while True:
+            waiting = [self._queue.get()]
+            count = len(waiting[0][0])
+            while count < self._max:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                waiting.append(item)
+                count += len(item[0])
+            try:
+                results = translate_together(self._translate, [requests for requests, _ in waiting])
+            except BaseException as exc:  # hand every waiting caller the failure
+                for _, done in waiting:
+                    done.set_exception(exc)
+            else:
+                for (_, done), result in zip(waiting, results, strict=True):
+                    done.set_result(result)
