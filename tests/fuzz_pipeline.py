@@ -2,8 +2,11 @@
 
     python tests/fuzz_pipeline.py -max_total_time=60 -rss_limit_mb=4096
 
-Every input must give a document whose spans tile the source and round-trip, or a clear
-:class:`DecodeError`; anything else is a crash that libFuzzer reports with the input.
+Half of the inputs are raw bytes; the other half drive the property tests' document strategies
+(script runs joined by punctuation, controls and line breaks: ``tests/strategies.py``) through
+hypothesis's ``fuzz_one_input``, so the fuzzer explores script boundaries, not only byte noise.
+Every input must give a document whose spans tile the input and give it back byte for byte, or
+a clear :class:`DecodeError`; anything else is a crash that libFuzzer reports with the input.
 ``tests/test_fuzz.py`` runs this with a fixed time budget.
 """
 
@@ -14,7 +17,11 @@ from pathlib import Path
 
 import atheris
 
+sys.path.insert(0, str(Path(__file__).parent))
+
 with atheris.instrument_imports(include=["transnorm"]):
+    from hypothesis import HealthCheck, given, settings
+    from strategies import ANY_DOCUMENT, check
     from transnorm import Options, Pipeline, Settings
     from transnorm.errors import DecodeError
     from transnorm.packages import PackageInfo
@@ -49,7 +56,7 @@ PIPELINE = Pipeline(Settings(max_bytes=1 << 20), engine=_Engine())
 OPTIONS = [Options(), Options(chrome="keep"), Options(errors="replace"), Options(source="zh")]
 
 
-def test_one_input(data: bytes) -> None:
+def raw_bytes(data: bytes) -> None:
     options = OPTIONS[data[0] % len(OPTIONS)] if data else OPTIONS[0]
     try:
         doc = PIPELINE(data[1:], options)
@@ -61,6 +68,23 @@ def test_one_input(data: bytes) -> None:
     for fmt in ("json", "text", "html"):
         render(doc, fmt)
     render(doc, "text", "footnotes")
+    if options.errors == "strict":
+        check(doc, data[1:])
+
+
+@settings(database=None, deadline=None, suppress_health_check=list(HealthCheck))
+@given(ANY_DOCUMENT)
+def generated(text: str) -> None:
+    data = text.encode("utf-8")
+    for options in OPTIONS[:2] + OPTIONS[3:]:
+        check(PIPELINE(data, options), data)
+
+
+def test_one_input(data: bytes) -> None:
+    if data and data[0] & 0x80:
+        generated.hypothesis.fuzz_one_input(data[1:])
+    else:
+        raw_bytes(data)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ def test_seeds_round_trip_and_english_seeds_are_untouched(fake_pipeline, seeds):
     for name, data in seeds.items():
         doc = fake_pipeline(data)
         _roundtrip(doc)
-        assert doc.source == decode(data).text
+        assert doc.source == decode(data).raw
         if name in ("000", "001", "002"):
             assert not [s for s in doc.spans if s.lang not in ("en", "zxx")], name
 
@@ -95,21 +95,25 @@ def test_no_model_means_untranslated_and_incomplete(detector):
     assert any("ja" in w for w in doc.warnings)
 
 
-def test_translations_not_in_latin_script_are_warned_about(detector, seeds):
+def test_translations_not_in_latin_script_are_rejected(detector, seeds):
+    """Issue 10's quality gate: what an untrained model does (output in the source's script) is
+    not accepted as English; the span stays untranslated with the output kept for inspection."""
     from conftest import FakeEngine
     from transnorm.translate import Translation
 
-    class Echo(FakeEngine):  # what an untrained model does: output in the source's script
+    class Echo(FakeEngine):
         def translate(self, lang, sentences, beam_size=None, target="en", alternatives=0):
             return [Translation(f"{s} the", 0.1, 3) for s in sentences]
 
     doc = Pipeline(Settings(), engine=Echo(), detector=detector)(seeds["003"])
-    translated = [s for s in doc.spans if s.action == "translated"]
-    assert translated and doc.complete  # still translated: the model did answer
+    assert not [s for s in doc.spans if s.action == "translated"] and not doc.complete
+    rejected = [s for s in doc.spans if s.reason == "bad-translation"]
+    assert len(rejected) >= 25 and all(s.rejected_text.endswith(" the") for s in rejected)
+    assert all(s.text == s.source_text for s in rejected)
     (warning,) = [w for w in doc.warnings if "Latin" in w]
-    assert warning.startswith(f"{len(translated)} translation(s) by translate-zh_en 9.9 (zh→en)")
+    assert warning.startswith(f"{len(rejected)} sentence(s) rejected from translate-zh_en 9.9 (zh→en)")
     good = Pipeline(Settings(), engine=FakeEngine(), detector=detector)(seeds["003"])
-    assert good.warnings == []
+    assert good.warnings == [] and good.complete
 
 
 def test_inline_run_is_translated_with_spacing(fake_pipeline):
@@ -227,7 +231,7 @@ def test_round_trip_property(fake_pipeline, parts, sep):
     for chrome in ("remove", "keep"):
         doc = fake_pipeline(text.encode("utf-8"), Options(chrome=chrome))
         _roundtrip(doc)
-        assert doc.source == decode(text.encode("utf-8")).text
+        assert doc.source == decode(text.encode("utf-8")).raw
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -278,4 +282,49 @@ def test_round_trip_hostile_unicode(fake_pipeline, parts, sep, long_line):
     for options in (Options(), Options(chrome="keep"), Options(source="zh")):
         doc = fake_pipeline(text.encode("utf-8"), options)
         _roundtrip(doc)
-        assert doc.source == decode(text.encode("utf-8")).text
+        assert doc.source == decode(text.encode("utf-8")).raw
+
+
+def test_traditional_chinese_goes_to_a_zt_package_when_there_is_one(detector):
+    from conftest import FakeEngine
+
+    text = "Intro.\n政府週一宣佈了支持小型企業的新措施。\n".encode()
+    both = FakeEngine(langs=("zh", "zt"))
+    doc = Pipeline(Settings(), engine=both, detector=detector)(text)
+    (span,) = [s for s in doc.spans if s.action == "translated"]
+    assert span.lang == "zt" and span.engine.package == "translate-zt_en" and span.conversion is None
+    assert both.calls == [("zt", ["政府週一宣佈了支持小型企業的新措施。"])]
+
+
+def test_traditional_chinese_is_converted_for_a_zh_package(detector):
+    from conftest import FakeEngine
+
+    text = "Intro.\n政府週一宣佈了支持小型企業的新措施。\n".encode()
+    only_zh = FakeEngine(langs=("zh",))
+    doc = Pipeline(Settings(), engine=only_zh, detector=detector)(text)
+    (span,) = [s for s in doc.spans if s.action == "translated"]
+    assert span.lang == "zt" and span.engine.package == "translate-zh_en"
+    assert span.conversion == "t2s" and span.to_dict()["conversion"] == "t2s"
+    assert span.source_text == "政府週一宣佈了支持小型企業的新措施。"  # the provenance keeps the original
+    assert only_zh.calls == [("zh", ["政府周一宣布了支持小型企业的新措施。"])]  # the model got Simplified
+
+
+def test_brazilian_portuguese_uses_a_pt_package_and_the_reverse(detector):
+    from conftest import FakeEngine
+
+    text = "Intro.\nVocê pode acompanhar as notícias pelo celular durante a viagem.\n".encode()
+    doc = Pipeline(Settings(), engine=FakeEngine(langs=("pt",)), detector=detector)(text)
+    (span,) = [s for s in doc.spans if s.action == "translated"]
+    assert span.lang == "pb" and span.engine.package == "translate-pt_en"
+
+
+def test_the_languages_setting_restricts_what_is_named(detector):
+    from transnorm.detect import Detector
+
+    restricted = Detector(["zh", "ru"])
+    assert restricted.detect("Le gouvernement a annoncé lundi de nouvelles mesures.").lang == "en"
+    assert restricted.detect("日本政府は来週、新たな経済対策を発表する予定だ。").lang == "und"
+    assert restricted.detect("Правительство объявило о новых мерах.").lang == "ru"
+    assert Settings(languages="zh,ru").languages == ("zh", "ru")
+    with pytest.raises(Exception, match="unknown language"):
+        Settings(languages="zh,xx")

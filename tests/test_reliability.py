@@ -116,7 +116,7 @@ def test_catalogue_cli(name, data, expected):
     if expected == "decode":
         assert r.returncode == 3 and b"UTF" in r.stderr and r.stdout == b""
     else:
-        assert r.returncode == 0 and json.loads(r.stdout)["schema"] == "transnorm/1"
+        assert r.returncode == 0 and json.loads(r.stdout)["schema"] == "transnorm/2"
 
 
 def test_cli_large_inputs_and_bad_flags(tmp_path):

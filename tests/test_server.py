@@ -45,7 +45,7 @@ def test_normalize_text_plain_returns_the_contract(client):
     r = client.post("/v1/normalize", data=_seed("003"), content_type="text/plain")
     assert r.status_code == 200 and r.mimetype == "application/json"
     doc = r.json
-    assert doc["schema"] == "transnorm/1"
+    assert doc["schema"] == "transnorm/2"
     zh = [s for s in doc["spans"] if s["lang"] == "zh"]
     assert zh and {s["action"] for s in zh} == {"translated"}
     assert r.headers["X-Request-Id"]

@@ -1,8 +1,10 @@
 """Assemble stage: a translated plan becomes a :class:`~transnorm.document.Document`.
 
-Each pending unit is settled from its result (translated, or untranslated with the reason),
-post-normalization spaces translations and tidies whitespace, consecutive kept units become one
-span, and the document gets its provenance: models used, warnings, what decoding changed.
+Each pending unit is settled from its result: translated, or untranslated with the reason (the
+engine failed, it gave nothing, or the quality gate rejected what it gave). Post-normalization
+spaces translations and tidies whitespace, consecutive kept units become one span, spans are
+mapped back to the input as decoded, and the document gets its provenance: models used,
+warnings, what decoding changed.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from . import scripts
+from . import quality
+from .decode import Decoded
 from .detect import ZXX
 from .document import Action, Document, EngineRef, Reason, Span
 from .packages import PackageInfo
 from .plan import Pending, Plan, Unit
 from .postnorm import english_punctuation, space_translations, tidy_whitespace
-from .translate import Translation
+from .translate import Failure, Translation
 
 
 def assemble(plan: Plan, packages: Sequence[PackageInfo]) -> Document:
@@ -27,15 +30,17 @@ def assemble(plan: Plan, packages: Sequence[PackageInfo]) -> Document:
     text = plan.decoded.text
     into_english = plan.options.target == "en"
     tidy = english_punctuation if into_english else str.strip
-    units = [_settle(u, text, tidy) if isinstance(u, Pending) else u for u in plan.units]
+    problems: Counter[str] = Counter()
+    units = [
+        _settle(u, text, tidy, into_english, problems) if isinstance(u, Pending) else u for u in plan.units
+    ]
     space_translations(units)
     tidy_whitespace(units, text.endswith("\n"))
     used = {u.package.package for u in units if u.action == Action.TRANSLATED and u.package}
     models = [{**p.to_dict(), "used": p.package in used} for p in packages if p.to_code == "en"]
     missing = sorted({u.detection.lang for u in units if u.reason == Reason.NO_MODEL})
     warnings = [f"no installed package translates {lang} into English" for lang in missing]
-    if into_english:
-        warnings.extend(_not_english_warnings(units))
+    warnings.extend(f"{n} sentence(s) {problem}" for problem, n in sorted(problems.items()))
     d = plan.decoded
     if d.replacements:
         warnings.append(f"{len(d.replacements)} invalid byte(s) replaced by U+FFFD")
@@ -51,8 +56,8 @@ def assemble(plan: Plan, packages: Sequence[PackageInfo]) -> Document:
             {"byte_offset": r.byte_offset, "byte": r.byte_hex} for r in d.replacements
         ]
     return Document(
-        source=text,
-        spans=_spans(units, text),
+        source=d.raw,
+        spans=_in_source(_spans(units, text), d),
         id=plan.id,
         upstream_translation=plan.notices,
         models=models,
@@ -61,44 +66,117 @@ def assemble(plan: Plan, packages: Sequence[PackageInfo]) -> Document:
     )
 
 
-def _settle(pending: Pending, text: str, tidy: Callable[[str], str]) -> Unit:
+def _settle(
+    pending: Pending, text: str, tidy: Callable[[str], str], into_english: bool, problems: Counter[str]
+) -> Unit:
+    """A pending unit with its result: translated, or untranslated and why (counted in ``problems``)."""
     result = pending.result
-    english = tidy(result.text) if isinstance(result, Translation) else ""
-    if isinstance(result, Translation) and english:
-        others = (tidy(alt) for alt in result.alternatives)
+    source = text[pending.start : pending.end]
+    package = pending.package
+    name = f"{package.package} {package.version} ({package.from_code}→{package.to_code})"
+
+    def untranslated(reason: Reason, rejected: str | None = None) -> Unit:
         return Unit(
             pending.start,
             pending.end,
-            Action.TRANSLATED,
+            Action.UNTRANSLATED,
             pending.detection,
-            english,
-            package=pending.package,
-            score=result.score,
-            alternatives=tuple(dict.fromkeys(a for a in others if a and a != english)),
+            source,
+            reason,
+            conversion=pending.conversion,
+            rejected_text=rejected,
         )
+
+    if not isinstance(result, Translation):
+        error = result.error if isinstance(result, Failure) else "no result"
+        problems[f"could not be translated by {name}: {error}"] += 1
+        return untranslated(Reason.ENGINE_ERROR)
+    english = tidy(result.text)
+    if not english:
+        return untranslated(Reason.EMPTY_TRANSLATION)
+    why = quality.rejection(pending.request.text, english) if into_english else None
+    if why is not None:
+        problems[
+            f"rejected from {name}: the translation {why} (the model may be untrained, broken or for "
+            "another language)"
+        ] += 1
+        return untranslated(Reason.BAD_TRANSLATION, result.text.strip())
+    others = (tidy(alt) for alt in result.alternatives)
     return Unit(
         pending.start,
         pending.end,
-        Action.UNTRANSLATED,
+        Action.TRANSLATED,
         pending.detection,
-        text[pending.start : pending.end],
-        Reason.EMPTY_TRANSLATION,
+        english,
+        package=package,
+        score=result.score,
+        alternatives=tuple(dict.fromkeys(a for a in others if a and a != english)),
+        conversion=pending.conversion,
     )
 
 
-def _not_english_warnings(units: list[Unit]) -> list[str]:
-    """Translations into English whose letters are mostly not Latin: an untrained, broken or
-    mislabelled model. They stay ``translated`` (the model did answer) but the document says so."""
-    suspect: Counter[PackageInfo] = Counter()
-    for unit in units:
-        translated = unit.action == Action.TRANSLATED and unit.package is not None
-        if translated and scripts.dominant(unit.text) not in ("Latin", "Common"):
-            suspect[unit.package] += 1
-    return [
-        f"{n} translation(s) by {p.package} {p.version} ({p.from_code}→{p.to_code}) are not in the Latin "
-        "script: the model may be untrained, broken or for another language"
-        for p, n in suspect.items()
-    ]
+def _in_source(spans: list[Span], decoded: Decoded) -> list[Span]:
+    """Spans over the normalized text → spans over the input as decoded.
+
+    Offsets are mapped through the decoder's edits; a newline or NFC edit inside kept text becomes a
+    ``normalized`` span of its own, so kept spans output their source unchanged.
+    """
+    if not decoded.edits:
+        return spans
+    text, raw, edits = decoded.text, decoded.raw, decoded.edits
+    out: list[Span] = []
+    k = 0  # the first edit that may fall in the current span
+    for span in spans:
+        start, end = span.source_start, span.source_end
+        while k < len(edits) and edits[k].end <= start:
+            k += 1
+        inside = []
+        j = k
+        while j < len(edits) and edits[j].start < end:
+            if start <= edits[j].start and edits[j].end <= end:
+                inside.append(edits[j])
+            j += 1
+        if span.action != Action.KEPT or not inside:
+            rs, re_ = decoded.to_raw(start), decoded.to_raw(end)
+            span.source_start, span.source_end, span.source_text = rs, re_, raw[rs:re_]
+            out.append(span)
+            continue
+        pos = start
+        for edit in inside:
+            if pos < edit.start:
+                out.append(_kept_piece(span, decoded, pos, edit.start))
+            lang = ZXX if edit.reason == Reason.NEWLINE else span.lang
+            reason = Reason(edit.reason)
+            out.append(
+                Span(
+                    edit.raw_start,
+                    edit.raw_end,
+                    Action.NORMALIZED,
+                    lang,
+                    span.lang_confidence,
+                    raw[edit.raw_start : edit.raw_end],
+                    text[edit.start : edit.end],
+                    reason,
+                )
+            )
+            pos = edit.end
+        if pos < end:
+            out.append(_kept_piece(span, decoded, pos, end))
+    return [s for s in out if s.source_end > s.source_start]
+
+
+def _kept_piece(span: Span, decoded: Decoded, start: int, end: int) -> Span:
+    rs, re_ = decoded.to_raw(start), decoded.to_raw(end)
+    return Span(
+        rs,
+        re_,
+        Action.KEPT,
+        span.lang,
+        span.lang_confidence,
+        decoded.raw[rs:re_],
+        decoded.text[start:end],
+        span.reason,
+    )
 
 
 def _spans(units: list[Unit], text: str) -> list[Span]:
@@ -120,11 +198,12 @@ def _spans(units: list[Unit], text: str) -> list[Span]:
     for unit in units:
         if unit.start == unit.end:
             continue
-        if unit.action == Action.KEPT:
+        if unit.action == Action.KEPT and unit.reason is None:
             kept.append(unit)
             continue
         flush()
-        engine = EngineRef(unit.package.package, unit.package.version) if unit.package else None
+        translated = unit.action == Action.TRANSLATED and unit.package is not None
+        engine = EngineRef(unit.package.package, unit.package.version) if translated else None
         spans.append(
             Span(
                 source_start=unit.start,
@@ -138,6 +217,8 @@ def _spans(units: list[Unit], text: str) -> list[Span]:
                 engine=engine,
                 mt_score=unit.score,
                 alternatives=list(unit.alternatives),
+                rejected_text=unit.rejected_text,
+                conversion=unit.conversion,
             )
         )
     flush()

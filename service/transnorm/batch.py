@@ -65,7 +65,7 @@ class BatchJob:
                 models,
                 s.beam_size,
                 s.compute_type,
-                list(s.latin_candidates),
+                list(s.languages),
             ],
             sort_keys=True,
         )

@@ -1,14 +1,18 @@
-"""Decode stage: bytes → text. UTF-8 with or without BOM, CRLF/CR → LF, NFC.
+"""Decode stage: bytes → text. UTF-8 with or without BOM; the stages after this one see the text
+with CRLF/CR → LF and in NFC.
 
-All offsets elsewhere are code points into the text this stage returns ("the decoded source").
-What this stage changes about the bytes (BOM, line endings, NFC, replaced bytes) is recorded in
-:class:`Decoded`, so the original bytes stay accountable.
+The input is kept exactly as decoded (``Decoded.raw``, without the BOM): every change made to get
+the normalized text (``Decoded.text``) is an :class:`Edit`, so offsets into the normalized text map
+back to the input (:meth:`Decoded.to_raw`) and the provenance can hand back the input byte for byte.
 """
 
 from __future__ import annotations
 
+import bisect
+import functools
 import hashlib
 import re
+import sys
 import unicodedata
 from dataclasses import dataclass, field
 
@@ -16,6 +20,9 @@ from .errors import DecodeError
 
 _BOM = b"\xef\xbb\xbf"
 _SURROGATE_RUN = re.compile("[\udc80-\udcff]+")
+
+NEWLINE = "newline"
+NFC = "unicode-nfc"
 
 
 @dataclass(frozen=True)
@@ -26,69 +33,180 @@ class Replacement:
     byte_hex: str
 
 
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """``raw[raw_start:raw_end]`` became ``text[start:end]``; ``reason`` is newline or unicode-nfc."""
+
+    raw_start: int
+    raw_end: int
+    start: int
+    end: int
+    reason: str
+
+
 @dataclass(frozen=True)
 class Decoded:
+    """The input as decoded (``raw``) and normalized (``text``), and what it took to get there."""
+
     text: str
     bytes: int
     bytes_sha256: str
+    raw: str = ""
+    edits: tuple[Edit, ...] = ()
     bom: bool = False
     crlf: int = 0
     cr: int = 0
     nfc_changed: bool = False
     replacements: tuple[Replacement, ...] = field(default=())
 
+    def to_raw(self, offset: int) -> int:
+        """The offset in ``raw`` of an offset in ``text`` (inside an edit: where the edit starts)."""
+        if not self.edits:
+            return offset
+        i = bisect.bisect_right(self._starts, offset) - 1
+        if i < 0:
+            return offset
+        edit = self.edits[i]
+        if offset >= edit.end:
+            return edit.raw_end + (offset - edit.end)
+        return edit.raw_start
+
+    @functools.cached_property
+    def _starts(self) -> list[int]:
+        return [e.start for e in self.edits]
+
 
 def decode(data: bytes | str, errors: str = "strict") -> Decoded:
-    """Decode ``data`` to normalized text; ``errors`` is ``strict`` or ``replace``.
+    """Decode ``data``; ``errors`` is ``strict`` or ``replace``.
 
     Raises :class:`DecodeError` naming the byte offset of the first invalid byte.
-    A ``str`` is taken as already decoded (still newline- and NFC-normalized).
+    A ``str`` is taken as already decoded (it is still newline- and NFC-normalized).
     """
-    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
-    digest = hashlib.sha256(raw).hexdigest()
-    if errors == "strict" and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    raw_bytes = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+    digest = hashlib.sha256(raw_bytes).hexdigest()
+    if errors == "strict" and raw_bytes.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DecodeError("input looks like UTF-16 (byte order mark at offset 0); send UTF-8", 0)
-    bom = raw.startswith(_BOM)
-    body = raw[len(_BOM) :] if bom else raw
+    bom = raw_bytes.startswith(_BOM)
+    body = raw_bytes[len(_BOM) :] if bom else raw_bytes
     replacements: tuple[Replacement, ...] = ()
     if isinstance(data, str):
-        text = data[1:] if data.startswith("\ufeff") else data
         bom = data.startswith("\ufeff")
-        if _has_surrogates(text):
+        raw = data[1:] if bom else data
+        if _has_surrogates(raw):
             raise DecodeError("text contains lone surrogate code points, which UTF-8 cannot hold", 0)
     elif errors == "strict":
         try:
-            text = body.decode("utf-8")
+            raw = body.decode("utf-8")
         except UnicodeDecodeError as exc:
             offset = exc.start + (len(_BOM) if bom else 0)
             bad = body[exc.start : exc.start + 1].hex()
             raise DecodeError(
                 f"invalid UTF-8 at byte offset {offset} (byte 0x{bad}: {exc.reason}); "
-                "the input must be UTF-8 text (or ask for errors=replace)",
+                "the input must be UTF-8 text (or ask for --errors replace, or the option errors: replace)",
                 offset,
             ) from None
     elif errors == "replace":
-        text, replacements = _decode_replacing(body, len(_BOM) if bom else 0)
+        raw, replacements = _decode_replacing(body, len(_BOM) if bom else 0)
     else:
         raise ValueError(f"errors must be 'strict' or 'replace', not {errors!r}")
-
-    crlf = text.count("\r\n")
-    cr = text.count("\r") - crlf
-    if crlf or cr:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    nfc_changed = False
-    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
-        text = unicodedata.normalize("NFC", text)
-        nfc_changed = True
+    text, edits = normalize(raw)
+    crlf = sum(1 for e in edits if e.reason == NEWLINE and e.raw_end - e.raw_start == 2)
+    cr = sum(1 for e in edits if e.reason == NEWLINE) - crlf
     return Decoded(
         text=text,
-        bytes=len(raw),
+        bytes=len(raw_bytes),
         bytes_sha256=digest,
+        raw=raw,
+        edits=edits,
         bom=bom,
         crlf=crlf,
         cr=cr,
-        nfc_changed=nfc_changed,
+        nfc_changed=any(e.reason == NFC for e in edits),
         replacements=replacements,
+    )
+
+
+def normalize(raw: str) -> tuple[str, tuple[Edit, ...]]:
+    """``raw`` with CRLF/CR → LF and in NFC, and the edits that took, each as small as it can be.
+
+    Only clusters that can change are looked at: a CR (with its LF), a character NFC replaces by
+    itself, and a character followed by combining or composing characters. The result is checked
+    against NFC of the whole text, so an exotic case costs one larger edit, never a wrong one.
+    """
+    has_cr = "\r" in raw
+    nfc = raw.isascii() or unicodedata.is_normalized("NFC", raw)
+    if not has_cr and nfc:
+        return raw, ()
+    pattern = re.compile(r"\r\n?") if nfc else _clusters()
+    parts: list[str] = []
+    edits: list[Edit] = []
+    raw_pos = out_pos = 0
+    for m in pattern.finditer(raw):
+        piece = m.group()
+        new = piece.replace("\r\n", "\n").replace("\r", "\n") if "\r" in piece else piece
+        new = unicodedata.normalize("NFC", new)
+        if new == piece:
+            continue
+        kept = raw[raw_pos : m.start()]
+        parts.append(kept)
+        out_pos += len(kept)
+        reason = NEWLINE if "\r" in piece else NFC
+        edits.append(Edit(m.start(), m.end(), out_pos, out_pos + len(new), reason))
+        parts.append(new)
+        out_pos += len(new)
+        raw_pos = m.end()
+    parts.append(raw[raw_pos:])
+    text = "".join(parts)
+    expected = unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n"))
+    if text != expected:  # not seen in practice; one coarse edit keeps the mapping right
+        return expected, (_coarse(raw, expected),)
+    return text, tuple(edits)
+
+
+def _coarse(raw: str, text: str) -> Edit:
+    head = 0
+    while head < min(len(raw), len(text)) and raw[head] == text[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(raw), len(text)) - head and raw[-1 - tail] == text[-1 - tail]:
+        tail += 1
+    return Edit(head, len(raw) - tail, head, len(text) - tail, NEWLINE if "\r" in raw else NFC)
+
+
+@functools.lru_cache(maxsize=1)
+def _clusters() -> re.Pattern[str]:
+    """A pattern for the pieces NFC or newline normalization can change (built once, when needed)."""
+    changes_alone = []  # NFC replaces the character on its own (singletons, compatibility ideographs)
+    follows = []  # combines with what comes before it (combining marks, composing vowels, jamo)
+    for cp in range(sys.maxunicode + 1):
+        ch = chr(cp)
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        if unicodedata.combining(ch):
+            follows.append(cp)
+        elif unicodedata.normalize("NFC", ch) != ch:
+            changes_alone.append(cp)
+        decomposition = unicodedata.decomposition(ch)
+        if decomposition and not decomposition.startswith("<"):
+            parts = decomposition.split()
+            if len(parts) == 2:
+                follows.append(int(parts[1], 16))
+    follows.extend(range(0x1161, 0x1176))  # Hangul vowels and trailing consonants compose
+    follows.extend(range(0x11A8, 0x11C3))
+    follow = _char_class(follows)
+    alone = _char_class(changes_alone)
+    return re.compile(rf"\r\n?|[^\r]{follow}+|{alone}{follow}*")
+
+
+def _char_class(codepoints: list[int]) -> str:
+    ranges: list[list[int]] = []
+    for cp in sorted(set(codepoints)):
+        if ranges and cp == ranges[-1][1] + 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    return (
+        "[" + "".join(re.escape(chr(a)) + ("-" + re.escape(chr(b)) if b > a else "") for a, b in ranges) + "]"
     )
 
 

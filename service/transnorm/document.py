@@ -1,8 +1,10 @@
 """The ``Document`` and ``Span`` objects every stage produces and every shell renders.
 
-Spans tile the decoded source: sorted, contiguous, covering ``[0, len(source))``. Joining their
-``source_text`` gives the source back; joining the ``text`` of the spans that are not removed
-gives the output text. :meth:`Document.check` asserts both.
+``Document.source`` is the input exactly as decoded from UTF-8 (without a BOM; line endings and
+Unicode forms as they came). Spans tile it: sorted, contiguous, covering ``[0, len(source))``.
+Joining their ``source_text`` gives the source back (and, encoded as UTF-8 after a BOM if
+``source.bom``, the input bytes); joining the ``text`` of the spans that are not removed gives the
+output text. :meth:`Document.check` asserts both.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-SCHEMA = "transnorm/1"
+SCHEMA = "transnorm/2"
 
 
 class Action(str, Enum):
@@ -39,12 +41,24 @@ class Reason(str, Enum):
 
     HARD_WRAP = "hard-wrap"
     WHITESPACE = "whitespace-after-removal"
+    #: CRLF or CR in the input, LF in the output.
+    NEWLINE = "newline"
+    #: The input was not in Unicode NFC; the output is.
+    NFC = "unicode-nfc"
+    #: Kept verbatim: a URL, e-mail address, domain name, file path, hashtag or mention.
+    ADDRESS = "address"
+    #: Kept verbatim: code (a backtick span or a fenced block).
+    CODE = "code"
     CHROME = "chrome"
     TITLE_REPEAT = "title-repeat"
     COMMENT_FORM = "comment-form"
     MT_NOTICE = "upstream-mt-notice"
     NO_MODEL = "no-model"
     EMPTY_TRANSLATION = "empty-translation"
+    #: The engine failed on this sentence (the error is in the document's warnings).
+    ENGINE_ERROR = "engine-error"
+    #: The model's output was rejected by the quality gate (kept in ``rejected_text``).
+    BAD_TRANSLATION = "bad-translation"
 
     def __str__(self) -> str:
         return self.value
@@ -80,6 +94,10 @@ class Span:
     output_end: int | None = None
     #: Next-best translations of a translated span, best first (when asked for); same spacing as ``text``.
     alternatives: list[str] = field(default_factory=list)
+    #: What the model answered for a span whose translation was rejected (``bad-translation``).
+    rejected_text: str | None = None
+    #: A script conversion made before translating (``t2s``: Traditional to Simplified Chinese).
+    conversion: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -101,6 +119,10 @@ class Span:
             out["mt_score"] = self.mt_score
         if self.alternatives:
             out["alternatives"] = list(self.alternatives)
+        if self.rejected_text is not None:
+            out["rejected_text"] = self.rejected_text
+        if self.conversion is not None:
+            out["conversion"] = self.conversion
         return out
 
 
@@ -180,7 +202,7 @@ class Document:
         """Assert the tiling and round-trip invariants (cheap; used by tests and the pipeline)."""
         pos = 0
         for span in self.spans:
-            if span.source_start != pos or span.source_end < span.source_start:
+            if span.source_start != pos or span.source_end <= span.source_start:
                 raise AssertionError(f"spans do not tile the source at {pos}: {span}")
             if self.source[span.source_start : span.source_end] != span.source_text:
                 raise AssertionError(f"span source_text does not match the source: {span}")
@@ -191,7 +213,7 @@ class Document:
             raise AssertionError("output text is not the join of the kept spans")
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``transnorm/1`` JSON contract."""
+        """The ``transnorm/2`` JSON contract."""
         source = {
             "chars": len(self.source),
             "sha256": hashlib.sha256(self.source.encode("utf-8", "surrogatepass")).hexdigest(),

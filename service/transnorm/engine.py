@@ -2,12 +2,18 @@
 
 What argostranslate does underneath, without its sentence splitters (they download models on
 first use): the package's SentencePiece model encodes each sentence, ``translate_batch`` decodes
-the whole list in one call, and the same SentencePiece model decodes the target pieces.
+the whole list in one call — with the package's ``target_prefix``, ``replace_unknowns``, length
+penalty 0.2 and token-based batches, as argostranslate calls it — and the same SentencePiece
+model decodes the target pieces. Deliberate differences: an output-length guard, beam 2 by
+default, and sentences longer than the model's positions split into pieces it can take.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import re
+import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
@@ -19,11 +25,55 @@ from .packages import PackageInfo, installed
 from .settings import Settings
 from .translate import EngineStats, Translation
 
+#: argostranslate's length penalty (scores are cumulative log-probabilities / length ** this).
+LENGTH_PENALTY = 0.2
+#: Positions assumed when a model stores none (CTranslate2 itself cuts inputs at 1024).
+DEFAULT_POSITIONS = 512
+# Where a long sentence may be cut first: after clause punctuation.
+_CLAUSE = re.compile(r"(?<=[，、；：,;:])")
+
 
 def decoding_limit(source_tokens: int, settings: Settings) -> int:
     """Most output tokens allowed for a source of ``source_tokens``: stops runaway repetition."""
     limit = int(source_tokens * settings.decoding_ratio) + settings.decoding_extra
     return max(1, min(settings.decoding_cap, limit))
+
+
+def model_positions(model_dir: Path) -> int:
+    """How many positions the model has: the rows of its stored position encodings (read from
+    ``model.bin`` without loading it), else :data:`DEFAULT_POSITIONS`."""
+    try:
+        shapes = _variable_shapes(model_dir / "model.bin")
+    except (OSError, struct.error, UnicodeDecodeError, ValueError):
+        return DEFAULT_POSITIONS
+    rows = [
+        dims[0] for name, dims in shapes.items() if name.endswith("position_encodings/encodings") and dims
+    ]
+    return min(rows) if rows else DEFAULT_POSITIONS
+
+
+def _variable_shapes(path: Path) -> dict[str, list[int]]:
+    """Variable names and shapes of a CTranslate2 ``model.bin`` (its data is skipped, not read)."""
+    with path.open("rb") as f:
+
+        def number(fmt: str) -> int:
+            return struct.unpack(fmt, f.read(struct.calcsize(fmt)))[0]
+
+        def string() -> str:
+            return f.read(number("H"))[:-1].decode("utf-8")
+
+        version = number("I")
+        if version >= 2:
+            string()  # spec name
+            number("I")  # revision
+        shapes = {}
+        for _ in range(number("I")):
+            name = string()
+            dims = [number("I") for _ in range(number("B"))]
+            number("B")  # data type
+            f.seek(number("I"), 1)
+            shapes[name] = dims
+        return shapes
 
 
 class LRUCache:
@@ -108,10 +158,49 @@ class _Model:
             self.sp = sentencepiece.SentencePieceProcessor(model_file=str(sp_path))
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelError(f"cannot load {info.package} {info.version} from {info.path}: {exc}") from exc
+        self.prefix = [info.target_prefix] if info.target_prefix else []
+        try:
+            config = json.loads((model_dir / "config.json").read_text())
+        except (OSError, ValueError):
+            config = {}
+        positions = model_positions(model_dir)
+        added = bool(config.get("add_source_bos")) + bool(config.get("add_source_eos"))
+        #: The most source tokens one call may carry; longer sentences are split.
+        self.max_source_tokens = max(8, positions - added)
+        #: The most output tokens the decoder has positions for.
+        self.max_output_tokens = max(1, positions - len(self.prefix) - 1)
 
     def detokenize(self, pieces: Sequence[str]) -> str:
-        """Target pieces → text with the package's own SentencePiece model (byte fallback included)."""
-        return self.sp.decode(list(pieces)).strip()
+        """Target pieces → text with the package's own SentencePiece model (byte fallback included).
+
+        Like argostranslate, a ``▁`` left over (a target piece the SentencePiece model does not
+        know) is a space.
+        """
+        return " ".join(self.sp.decode(list(pieces)).replace("▁", " ").split())
+
+    def pieces(self, sentence: str, tokens: list[str]) -> list[list[str]]:
+        """``tokens`` of ``sentence`` in pieces the model can take: whole if it fits; else clauses
+        packed up to the limit; a clause still too long, in windows of the limit."""
+        limit = self.max_source_tokens
+        if len(tokens) <= limit:
+            return [tokens]
+        out: list[list[str]] = []
+        current: list[str] = []
+        for clause in filter(None, _CLAUSE.split(sentence)):
+            clause_tokens = self.sp.encode(clause, out_type=str)
+            if len(clause_tokens) > limit:
+                if current:
+                    out.append(current)
+                    current = []
+                out.extend(clause_tokens[i : i + limit] for i in range(0, len(clause_tokens), limit))
+            elif len(current) + len(clause_tokens) > limit:
+                out.append(current)
+                current = clause_tokens
+            else:
+                current = current + clause_tokens
+        if current:
+            out.append(current)
+        return out
 
 
 class ArgosEngine:
@@ -182,27 +271,64 @@ class ArgosEngine:
         if todo:
             model = self._model((lang, target))
             unique = list(todo)
-            tokens = model.sp.encode(unique, out_type=str)
-            longest = max(len(t) for t in tokens)
-            output = model.translator.translate_batch(
-                tokens,
-                beam_size=beam,
-                num_hypotheses=hypotheses,
-                max_batch_size=self.settings.max_batch_size,
-                max_decoding_length=decoding_limit(longest, self.settings),
-                return_scores=True,
-            )
-            for sentence, src, result in zip(unique, tokens, output, strict=True):
-                limit = decoding_limit(len(src), self.settings)
-                texts = [model.detokenize(hyp[:limit]) for hyp in result.hypotheses]
-                best = result.hypotheses[0][:limit]
-                score = math.exp(result.scores[0]) if result.scores else 0.0
-                others = tuple(dict.fromkeys(t for t in texts[1:] if t and t != texts[0]))
-                translation = Translation(texts[0], round(min(1.0, score), 4), len(best), others)
+            for sentence, translation in zip(unique, self._run(model, unique, beam, hypotheses), strict=True):
                 self.cache.put(
                     (info.package, info.version, beam, hypotheses, sentence),
-                    Translation(translation.text, translation.score, translation.tokens, others, cached=True),
+                    Translation(
+                        translation.text,
+                        translation.score,
+                        translation.tokens,
+                        translation.alternatives,
+                        True,
+                    ),
                 )
                 for i in todo[sentence]:
                     results[i] = translation
         return [r for r in results if r is not None]
+
+    def _run(self, model: _Model, sentences: list[str], beam: int, hypotheses: int) -> list[Translation]:
+        """One ``translate_batch`` over every piece of ``sentences``; pieces are joined back."""
+        pieces: list[list[str]] = []
+        owners: list[int] = []
+        for i, (sentence, tokens) in enumerate(
+            zip(sentences, model.sp.encode(sentences, out_type=str), strict=True)
+        ):
+            for piece in model.pieces(sentence, tokens):
+                pieces.append(piece)
+                owners.append(i)
+        longest = max(len(p) for p in pieces)
+        prefix = model.prefix
+        output = model.translator.translate_batch(
+            pieces,
+            target_prefix=[prefix] * len(pieces) if prefix else None,
+            replace_unknowns=True,
+            length_penalty=LENGTH_PENALTY,
+            batch_type="tokens",
+            max_batch_size=self.settings.max_batch_tokens,
+            beam_size=beam,
+            num_hypotheses=hypotheses,
+            max_decoding_length=min(
+                model.max_output_tokens, decoding_limit(longest, self.settings) + len(prefix)
+            ),
+            return_scores=True,
+        )
+        parts: list[list[tuple[list[str], float, list[str]]]] = [[] for _ in sentences]
+        for owner, source, result in zip(owners, pieces, output, strict=True):
+            limit = decoding_limit(len(source), self.settings)
+            hyps = [h[len(prefix) :] if h[: len(prefix)] == prefix else h for h in result.hypotheses]
+            best = hyps[0][:limit]
+            length = max(1, len(result.hypotheses[0]))
+            mean = result.scores[0] * length**LENGTH_PENALTY / length if result.scores else -math.inf
+            others = [model.detokenize(h[:limit]) for h in hyps[1:]]
+            parts[owner].append((best, mean, others))
+        out = []
+        for owner_parts in parts:
+            tokens = sum(len(best) for best, _, _ in owner_parts)
+            text = " ".join(model.detokenize(best) for best, _, _ in owner_parts).strip()
+            mean = sum(m * max(1, len(best)) for best, m, _ in owner_parts) / max(1, tokens)
+            score = round(min(1.0, math.exp(mean)), 4) if mean > -math.inf else 0.0
+            # n-best lists of a sentence translated in pieces are not combined.
+            others = owner_parts[0][2] if len(owner_parts) == 1 else []
+            alternatives = tuple(dict.fromkeys(t for t in others if t and t != text))
+            out.append(Translation(text, score, tokens, alternatives))
+        return out

@@ -44,7 +44,7 @@ class Pipeline:
 
             engine = ArgosEngine(self.settings)
         self.engine = engine
-        self.detector = detector or Detector(self.settings.latin_candidates)
+        self.detector = detector or Detector(self.settings.languages)
 
     def __call__(self, data: bytes | str, options: Options | None = None, id: str | None = None) -> Document:
         """Normalize one document; raises :class:`~transnorm.errors.TransnormError` for bad input."""

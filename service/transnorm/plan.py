@@ -1,26 +1,40 @@
 """Plan stage: decide what happens to every piece of a document's text.
 
-:func:`plan_document` takes the decoded text, splits it into lines and sentences, detects the
-language of each sentence and inline run, classifies page chrome, and returns a :class:`Plan`:
-units that tile the text, each either settled (kept, normalized, removed, untranslated) or
-:class:`Pending` translation with the :class:`~transnorm.translate.Request` to send. Plans are
-plain picklable data, so the translation can happen elsewhere (another thread or process).
+:func:`plan_document` takes the decoded text through three passes: it cuts the text into pieces
+(lines, sentences, inline runs of another script, addresses and code, the whitespace between) and
+detects the language of each; it lets a piece whose language the text alone could not settle
+take the language of its neighbours; and it turns each piece into a unit, settled (kept,
+normalized, removed, untranslated) or :class:`Pending` translation with the
+:class:`~transnorm.translate.Request` to send. Units tile the text. Plans are plain picklable data,
+so the translation can happen elsewhere (another thread or process).
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import chrome, segment
 from .decode import Decoded
-from .detect import ZXX, Detection, Detector
+from .detect import NO_LANGUAGE, ZXX, Detection, Detector, to_simplified
 from .document import Action, Reason, UpstreamNotice
 from .options import Options
 from .packages import PackageInfo
 from .translate import Request, Result
 
-NO_LANGUAGE = Detection(ZXX, 1.0)
+# Languages whose short or ambiguous verdicts their neighbours may settle, by family.
+FAMILIES = {
+    **dict.fromkeys(("zh", "zt", "ja", "ko"), "cjk"),
+    **dict.fromkeys(("ru", "uk", "bg", "be", "kk", "ky", "sr", "mk", "mn"), "cyrillic"),
+    **dict.fromkeys(("ar", "fa", "ur", "ps", "ug"), "arabic"),
+    **dict.fromkeys(("hi", "mr", "ne"), "devanagari"),
+    **dict.fromkeys(("bn", "as"), "bengali"),
+}
+#: How many lines away a neighbour may be and still settle a tentative verdict.
+CONTEXT_LINES = 2
+# When a language has no package of its own: the package that also serves it, and the conversion.
+FALLBACKS = {"zt": ("zh", "t2s"), "pb": ("pt", None), "pt": ("pb", None)}
 
 
 @dataclass(slots=True)
@@ -39,6 +53,8 @@ class Unit:
     package: PackageInfo | None = None
     score: float | None = None
     alternatives: tuple[str, ...] = ()
+    conversion: str | None = None
+    rejected_text: str | None = None
 
 
 @dataclass(slots=True)
@@ -50,6 +66,7 @@ class Pending:
     detection: Detection
     request: Request
     package: PackageInfo
+    conversion: str | None = None
     result: Result | None = None
 
 
@@ -68,6 +85,18 @@ class Plan:
         return [u for u in self.units if isinstance(u, Pending)]
 
 
+@dataclass(slots=True)
+class _Piece:
+    start: int
+    end: int
+    detection: Detection
+    line: int
+    joins: tuple[segment.Join, ...] = ()
+    reason: Reason | None = None  # address or code: kept verbatim
+    gap: bool = False
+    run: bool = False  # an inline run of another script inside a sentence
+
+
 def plan_document(
     decoded: Decoded,
     options: Options,
@@ -80,80 +109,164 @@ def plan_document(
     lines = segment.lines(text)
     verdicts = chrome.classify(text, lines)
     plan = Plan(decoded, options, doc_id, [])
-    units = plan.units
+    pieces: list[_Piece | Unit] = []
     pos = 0
     for i, line in enumerate(lines):
-        _gap(units, text, pos, line.start)
-        verdict = verdicts.get(i)
+        _gap(pieces, pos, line.start, i)
         body = text[line.start : line.end]
+        if line.code:
+            pieces.append(_Piece(line.start, line.end, NO_LANGUAGE, i, reason=Reason.CODE))
+            pos = line.end
+            continue
+        verdict = verdicts.get(i)
         if verdict is not None and verdict.service:
             plan.notices.append(UpstreamNotice(verdict.service, body))
         if verdict is not None and options.chrome == "remove":
             end = line.end + 1 if text.startswith("\n", line.end) else line.end
-            units.append(Unit(line.start, end, Action.REMOVED, detector.detect(body), body, verdict.reason))
+            pieces.append(Unit(line.start, end, Action.REMOVED, detector.detect(body), body, verdict.reason))
             pos = end
             continue
         pos = line.start
+        first = len(pieces)
         for sentence in segment.sentences(text, line):
-            _gap(units, text, pos, sentence.start, line.joins)
-            _sentence_units(units, text, sentence, detector, packages, options)
+            _gap(pieces, pos, sentence.start, i, line.joins)
+            _sentence_pieces(pieces, text, sentence, detector, options, i)
             pos = sentence.end
-        _gap(units, text, pos, line.end, line.joins)
+        _gap(pieces, pos, line.end, i, line.joins)
+        _merge_english(pieces, first)
         pos = line.end
-    _gap(units, text, pos, len(text))
+    _gap(pieces, pos, len(text), len(lines))
+    _settle_by_neighbours(pieces)
+    for piece in pieces:
+        if isinstance(piece, Unit):
+            plan.units.append(piece)
+        else:
+            _units(plan.units, text, piece, packages, options)
     return plan
 
 
-def _sentence_units(
-    units: list[Unit | Pending],
+def _merge_english(pieces: list[_Piece | Unit], first: int) -> None:
+    """A line that is all English sentences and the spaces between them is one piece (most
+    lines of most documents: fewer objects on the fast path)."""
+    if len(pieces) - first < 2:
+        return
+    detection = None
+    for piece in pieces[first:]:
+        if not isinstance(piece, _Piece) or piece.joins or piece.reason is not None or piece.run:
+            return
+        if piece.gap:
+            continue
+        if piece.detection.lang != "en":
+            return
+        if detection is None or piece.detection.confidence < detection.confidence:
+            detection = piece.detection
+    if detection is not None:
+        line = pieces[first]
+        pieces[first:] = [_Piece(line.start, pieces[-1].end, detection, line.line)]
+
+
+def _gap(
+    pieces: list[_Piece | Unit], start: int, end: int, line: int, joins: tuple[segment.Join, ...] = ()
+) -> None:
+    """Whitespace between lines or sentences (with the joins of the line that fall in it)."""
+    if start < end:
+        inside = tuple(j for j in joins if start <= j.start and j.end <= end) if joins else ()
+        pieces.append(_Piece(start, end, NO_LANGUAGE, line, inside, gap=True))
+
+
+def _sentence_pieces(
+    pieces: list[_Piece | Unit],
     text: str,
     sentence: segment.Sentence,
     detector: Detector,
-    packages: Mapping[str, PackageInfo],
     options: Options,
+    line: int,
 ) -> None:
+    """A sentence as pieces: the host text, its inline runs (detected on their own) and its
+    addresses and code (kept verbatim); the joins inside go to the piece that holds them."""
     start, end, joins = sentence.start, sentence.end, sentence.joins
-    if options.source != "auto":
-        # The caller said what language the text is in: no detection, no inline runs.
-        has_letters = any(c.isalpha() for c in text[start:end])
-        detection = Detection(options.source, 1.0) if has_letters else NO_LANGUAGE
-        _unit(units, text, start, end, detection, joins, packages, options)
+    auto = options.source == "auto"
+    marks: list[tuple[int, int, Reason | None]] = [(s, e, r) for s, e, r in sentence.verbatim]
+    if auto:
+        marks.extend((s, e, None) for s, e in sentence.runs)
+    marks.sort()
+    if not marks:
+        body = text[start:end]
+        if auto and sentence.script == "Latin":
+            detection = detector.detect_latin(body)
+        else:
+            detection = _detect(detector, body, options)
+        pieces.append(_Piece(start, end, detection, line, joins))
         return
-    if not sentence.runs:
-        _unit(units, text, start, end, detector.detect(text[start:end]), joins, packages, options)
-        return
-    # Detect the host sentence without its inline runs, and each run on its own.
-    pieces: list[tuple[int, int, bool]] = []
+    cut: list[tuple[int, int, str, Reason | None]] = []  # (start, end, kind, reason)
     pos = start
-    for run_start, run_end in sentence.runs:
-        if pos < run_start:
-            pieces.append((pos, run_start, False))
-        pieces.append((run_start, run_end, True))
-        pos = run_end
+    for s, e, reason in marks:
+        if pos < s:
+            cut.append((pos, s, "host", None))
+        cut.append((s, e, "run" if reason is None else "verbatim", reason))
+        pos = e
     if pos < end:
-        pieces.append((pos, end, False))
-    host = detector.detect(" ".join(text[s:e] for s, e, run in pieces if not run))
-    for s, e, run in pieces:
-        inside = tuple(j for j in joins if s <= j.start and j.end <= e)
-        detection = detector.detect(text[s:e]) if run else host
-        _unit(units, text, s, e, detection, inside, packages, options)
+        cut.append((pos, end, "host", None))
+    host = _detect(detector, " ".join(text[s:e] for s, e, kind, _ in cut if kind == "host"), options)
+    for s, e, kind, reason in cut:
+        inside = tuple(j for j in joins if s <= j.start and j.end <= e) if joins else ()
+        if kind == "verbatim":
+            pieces.append(_Piece(s, e, NO_LANGUAGE, line, inside, reason))
+        elif not any(c.isalpha() for c in text[s:e]):
+            pieces.append(_Piece(s, e, NO_LANGUAGE, line, inside))
+        else:
+            detection = detector.detect(text[s:e]) if kind == "run" else host
+            pieces.append(_Piece(s, e, detection, line, inside, run=kind == "run"))
 
 
-def _unit(
+def _detect(detector: Detector, body: str, options: Options) -> Detection:
+    if options.source == "auto":
+        return detector.detect(body)
+    # The caller said what language the text is in: no detection.
+    return Detection(options.source, 1.0) if any(c.isalpha() for c in body) else NO_LANGUAGE
+
+
+def _settle_by_neighbours(pieces: list[_Piece | Unit]) -> None:
+    """A tentative verdict takes the language of the nearest settled piece of the same family
+    (Han among Japanese is Japanese, a short Cyrillic line among Ukrainian is Ukrainian), if one
+    stands within :data:`CONTEXT_LINES` lines; the nearer one wins, the earlier one on a tie.
+    Only foreign sentences settle each other: an inline run in an English sentence neither takes
+    nor gives context."""
+    settled: dict[str, list[tuple[int, int, str]]] = {}
+    for index, piece in enumerate(pieces):
+        if isinstance(piece, _Piece) and not piece.detection.tentative and not piece.run:
+            family = FAMILIES.get(piece.detection.lang)
+            if family:
+                settled.setdefault(family, []).append((index, piece.line, piece.detection.lang))
+    if not settled:
+        return
+    for index, piece in enumerate(pieces):
+        if not isinstance(piece, _Piece) or not piece.detection.tentative or piece.run:
+            continue
+        candidates = settled.get(FAMILIES.get(piece.detection.lang, ""), [])
+        k = bisect.bisect_left(candidates, (index,))
+        near = [c for c in candidates[max(0, k - 1) : k + 1] if abs(c[1] - piece.line) <= CONTEXT_LINES]
+        if near:
+            _, _, lang = min(near, key=lambda c: (abs(c[0] - index), c[0] > index))
+            piece.detection = Detection(lang, piece.detection.confidence)
+
+
+def _units(
     units: list[Unit | Pending],
     text: str,
-    start: int,
-    end: int,
-    detection: Detection,
-    joins: tuple[segment.Join, ...],
+    piece: _Piece,
     packages: Mapping[str, PackageInfo],
     options: Options,
 ) -> None:
-    body = text[start:end]
-    if detection.lang in (options.target, ZXX):
-        _kept(units, text, start, end, detection, joins)
+    start, end, detection, joins = piece.start, piece.end, piece.detection, piece.joins
+    if piece.reason is not None:
+        units.append(Unit(start, end, Action.KEPT, NO_LANGUAGE, text[start:end], piece.reason))
         return
-    package = packages.get(detection.lang)
+    if piece.gap or detection.lang in (options.target, ZXX):
+        _kept(units, text, start, end, detection, joins, piece.gap)
+        return
+    body = text[start:end]
+    package, conversion = _route(detection.lang, packages)
     if package is None:
         units.append(Unit(start, end, Action.UNTRANSLATED, detection, body, Reason.NO_MODEL))
         return
@@ -161,8 +274,21 @@ def _unit(
     query = body
     for join in reversed(joins):
         query = query[: join.start - start] + join.text + query[join.end - start :]
-    request = Request(detection.lang, query, options.target, options.beam_size, options.alternatives)
-    units.append(Pending(start, end, detection, request, package))
+    if conversion == "t2s":
+        query = to_simplified(query)
+    request = Request(package.from_code, query, options.target, options.beam_size, options.alternatives)
+    units.append(Pending(start, end, detection, request, package, conversion))
+
+
+def _route(lang: str, packages: Mapping[str, PackageInfo]) -> tuple[PackageInfo | None, str | None]:
+    """The package that translates ``lang``: its own, else one that also serves it (Traditional
+    Chinese through zh after conversion to Simplified; Brazilian and European Portuguese)."""
+    if lang in packages:
+        return packages[lang], None
+    fallback, conversion = FALLBACKS.get(lang, (None, None))
+    if fallback in packages:
+        return packages[fallback], conversion
+    return None, None
 
 
 def _kept(
@@ -186,12 +312,3 @@ def _kept(
         pos = join.end
     if pos < end:
         units.append(Unit(pos, end, Action.KEPT, detection, text[pos:end], gap=gap))
-
-
-def _gap(
-    units: list[Unit | Pending], text: str, start: int, end: int, joins: tuple[segment.Join, ...] = ()
-) -> None:
-    """Whitespace between lines or sentences (with the joins of the line that fall in it)."""
-    if start < end:
-        inside = tuple(j for j in joins if start <= j.start and j.end <= end) if joins else ()
-        _kept(units, text, start, end, NO_LANGUAGE, inside, True)

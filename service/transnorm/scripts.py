@@ -31,10 +31,31 @@ _RANGES: list[tuple[int, int, str]] = sorted(
         (0x08A0, 0x08FF, "Arabic"),
         (0xFB50, 0xFDFF, "Arabic"),
         (0xFE70, 0xFEFF, "Arabic"),
+        (0x0700, 0x074F, "Syriac"),
+        (0x0780, 0x07BF, "Thaana"),
         (0x0900, 0x097F, "Devanagari"),
+        (0xA8E0, 0xA8FF, "Devanagari"),
         (0x0980, 0x09FF, "Bengali"),
+        (0x0A00, 0x0A7F, "Gurmukhi"),
+        (0x0A80, 0x0AFF, "Gujarati"),
+        (0x0B00, 0x0B7F, "Oriya"),
+        (0x0B80, 0x0BFF, "Tamil"),
+        (0x0C00, 0x0C7F, "Telugu"),
+        (0x0C80, 0x0CFF, "Kannada"),
+        (0x0D00, 0x0D7F, "Malayalam"),
+        (0x0D80, 0x0DFF, "Sinhala"),
         (0x0E00, 0x0E7F, "Thai"),
+        (0x0E80, 0x0EFF, "Lao"),
+        (0x0F00, 0x0FFF, "Tibetan"),
+        (0x1000, 0x109F, "Myanmar"),
         (0x10A0, 0x10FF, "Georgian"),
+        (0x2D00, 0x2D2F, "Georgian"),
+        (0x1200, 0x139F, "Ethiopic"),
+        (0x1780, 0x17FF, "Khmer"),
+        (0x1800, 0x18AF, "Mongolian"),
+        (0x0250, 0x02AF, "Latin"),
+        (0xFB00, 0xFB06, "Latin"),
+        (0xFB1D, 0xFB4F, "Hebrew"),
         (0x1100, 0x11FF, "Hangul"),
         (0x3130, 0x318F, "Hangul"),
         (0xA960, 0xA97F, "Hangul"),
@@ -42,6 +63,7 @@ _RANGES: list[tuple[int, int, str]] = sorted(
         (0xD7B0, 0xD7FF, "Hangul"),
         (0xFFA0, 0xFFDC, "Hangul"),
         (0x3040, 0x309F, "Hiragana"),
+        (0x3100, 0x312F, "Han"),  # Bopomofo, written with Chinese
         (0x30A0, 0x30FF, "Katakana"),
         (0x31F0, 0x31FF, "Katakana"),
         (0xFF66, 0xFF9F, "Katakana"),
@@ -57,7 +79,7 @@ _RANGES: list[tuple[int, int, str]] = sorted(
 _STARTS = [r[0] for r in _RANGES]
 
 #: Scripts written without spaces between words, whose characters each carry about a word.
-DENSE = frozenset({"Han", "Hiragana", "Katakana", "Thai"})
+DENSE = frozenset({"Han", "Hiragana", "Katakana", "Thai", "Lao", "Khmer", "Myanmar", "Tibetan"})
 CJK = frozenset({"Han", "Hiragana", "Katakana"})
 
 # Punctuation used in CJK text (ideographic space and punctuation, fullwidth forms, corner

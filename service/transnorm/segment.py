@@ -7,14 +7,21 @@ Whitespace between the pieces returned here is not a piece: the planner tiles it
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
+from . import addresses
+from .document import Reason
 from .scripts import CJK_PUNCT, dominant, group_of, is_latin_only
 
 # Sentence-final punctuation in CJK text; always a boundary.
 _CJK_TERMINATORS = "。！？；"
 _CLOSERS = "”’」』）)》】\"'»"
-_TERMINATOR = re.compile(r"(?:[。！？；]+|[.!?;…]+)[" + re.escape(_CLOSERS) + r"]*")
+# A run of sentence punctuation and the closing quotes or brackets after it (one character class
+# first, so the scan over English text is fast).
+_TERMINATOR = re.compile(r"[。！？；.!?;…]+[" + re.escape(_CLOSERS) + r"]*")
+_INITIALS = re.compile(r"(?:\w\.)+\w")
+_ANY_LETTER = re.compile(r"[^\W\d_]")
 _OPENERS = "“‘「『《（(【[\"'«"
 # A line ending in one of these does not continue on the next line.
 _LINE_FINAL = set("。！？!?；;…:：.") | set(_CLOSERS)
@@ -45,23 +52,29 @@ class Join:
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """A logical line: one or more physical lines, trimmed of surrounding whitespace."""
+    """A logical line: one or more physical lines, trimmed of surrounding whitespace.
+
+    ``code`` marks a line of a fenced code block (between ````` lines, fences included).
+    """
 
     start: int
     end: int
     joins: tuple[Join, ...] = ()
+    code: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Sentence:
     """A sentence inside a line; ``runs`` are inline runs of another script (e.g. 《中国新闻周刊》),
-    ``joins`` the line's hard-wrap joins that fall inside it."""
+    ``verbatim`` the addresses and code inside it, ``joins`` the line's hard-wrap joins inside it.
+    Runs and verbatim regions are sorted and never overlap."""
 
     start: int
     end: int
     script: str
     runs: tuple[tuple[int, int], ...] = ()
     joins: tuple[Join, ...] = ()
+    verbatim: tuple[tuple[int, int, Reason], ...] = ()
 
 
 def lines(text: str) -> list[Line]:
@@ -70,15 +83,18 @@ def lines(text: str) -> list[Line]:
     Chinese/Japanese continuations are joined without a space, others with one.
     Blank lines always separate; they are never part of a line.
     """
-    physical: list[tuple[int, int]] = []
+    physical: list[tuple[int, int, bool]] = []
     pos = 0
     n = len(text)
+    fenced = False
     while pos <= n:
         nl = text.find("\n", pos)
         end = n if nl < 0 else nl
         s, e = _trim(text, pos, end)
         if s < e:
-            physical.append((s, e))
+            fence = text.startswith(("```", "~~~"), s)
+            physical.append((s, e, fenced or fence))
+            fenced ^= fence
         if nl < 0:
             break
         pos = nl + 1
@@ -86,10 +102,16 @@ def lines(text: str) -> list[Line]:
     out: list[Line] = []
     i = 0
     while i < len(physical):
-        start, end = physical[i]
+        start, end, code = physical[i]
+        if code:
+            out.append(Line(start, end, (), True))
+            i += 1
+            continue
         joins: list[Join] = []
         while i + 1 < len(physical):
-            nstart, nend = physical[i + 1]
+            nstart, nend, ncode = physical[i + 1]
+            if ncode:
+                break
             gap = text[end:nstart]
             if gap.count("\n") != 1:
                 break
@@ -133,96 +155,125 @@ def _continuation(current: str, following: str) -> str | None:
 
 
 def sentences(text: str, line: Line) -> list[Sentence]:
-    """Split a logical line into sentences (trimmed), with inline runs of other scripts and the
-    line's joins that fall inside each."""
+    """Split a logical line into sentences (trimmed), with inline runs of other scripts, the
+    addresses and code inside each, and the line's joins that fall inside each. A sentence never
+    ends inside an address."""
     start, end = line.start, line.end
-    chunk = text[start:end]
+    verbatim = addresses.find(text, start, end)
     cuts: list[tuple[int, int]] = []
-    sent_start = 0
-    for m in _TERMINATOR.finditer(chunk):
+    sent_start = start
+    for m in _TERMINATOR.finditer(text, start, end):
         cut = m.end()
-        if cut >= len(chunk) or not _is_boundary(chunk, sent_start, m):
+        if cut >= end or not _is_boundary(text, sent_start, m, end):
             continue
-        cuts.append((start + sent_start, start + cut))
+        if verbatim and any(s < cut < e for s, e, _ in verbatim):
+            continue
+        cuts.append((sent_start, cut))
         sent_start = cut
-    if sent_start < len(chunk):
-        cuts.append((start + sent_start, end))
+    if sent_start < end:
+        cuts.append((sent_start, end))
+    latin = is_latin_only(text[start:end])  # then so is every sentence of the line
     out = []
     for s, e in cuts:
         s, e = _trim(text, s, e)
         if s < e:
             joins = tuple(j for j in line.joins if s <= j.start and j.end <= e) if line.joins else ()
-            out.append(_sentence(text, s, e, joins))
+            inside = tuple(v for v in verbatim if s <= v[0] and v[1] <= e) if verbatim else ()
+            out.append(_sentence(text, s, e, joins, inside, latin))
     return out
 
 
-def _sentence(text: str, start: int, end: int, joins: tuple[Join, ...]) -> Sentence:
+def _sentence(
+    text: str,
+    start: int,
+    end: int,
+    joins: tuple[Join, ...],
+    verbatim: tuple[tuple[int, int, Reason], ...],
+    latin: bool,
+) -> Sentence:
     body = text[start:end]
-    if is_latin_only(body):
-        return Sentence(start, end, "Latin" if any(c.isalpha() for c in body) else "Common", (), joins)
+    if latin or is_latin_only(body):
+        script = "Latin" if _ANY_LETTER.search(body) else "Common"
+        return Sentence(start, end, script, (), joins, verbatim)
     script = dominant(body)
-    runs = _foreign_runs(body, start) if script in ("Latin", "Common") else ()
-    return Sentence(start, end, script, runs, joins)
+    runs = _foreign_runs(text, start, end, verbatim) if script in ("Latin", "Common") or verbatim else ()
+    return Sentence(start, end, script, runs, joins, verbatim)
 
 
-def _is_boundary(chunk: str, sent_start: int, m: re.Match[str]) -> bool:
+_NEXT = re.compile(r"\s*(\S)")
+
+
+def _is_boundary(text: str, sent_start: int, m: re.Match[str], end: int) -> bool:
+    """Whether the terminator ``m`` (inside ``text[sent_start:end]``) ends a sentence."""
     mark = m.group()
-    if any(c in _CJK_TERMINATORS for c in mark):
+    if not mark.isascii() and any(c in _CJK_TERMINATORS for c in mark):
         return True
-    after = chunk[m.end()]
-    before = chunk[m.start() - 1] if m.start() > 0 else ""
+    after = text[m.end()]
+    before = text[m.start() - 1] if m.start() > sent_start else ""
     if group_of(after) == "CJK" or CJK_PUNCT.match(after):
         return not (mark.startswith(".") and before.isdigit())
     if not after.isspace():
         return False
-    rest = chunk[m.end() :].lstrip()
-    if not rest:
+    following = _NEXT.match(text, m.end(), end)
+    if following is None:
         return False
-    nxt = rest[0]
+    nxt = following.group(1)
     if mark[0] == ";":
         return group_of(before) == "CJK" if before.isalpha() else False
     if not (nxt.isupper() or nxt.isdigit() or nxt in _OPENERS or nxt in "—–-•" or group_of(nxt) == "CJK"):
         return False
     if mark[0] == ".":
-        token = (
-            chunk[sent_start : m.start()].rsplit(None, 1)[-1] if chunk[sent_start : m.start()].strip() else ""
-        )
-        token = token.lstrip(_OPENERS).lower()
+        space = text.rfind(" ", sent_start, m.start())
+        words = text[max(space + 1, sent_start) : m.start()].split()
+        token = words[-1].lstrip(_OPENERS).lower() if words else ""
         if token in ABBREVIATIONS or (len(token) == 1 and token.isalpha()):
             return False
-        if re.fullmatch(r"(?:\w\.)+\w", token):
+        if _INITIALS.fullmatch(token):
             return False
     return True
 
 
-def _foreign_runs(body: str, offset: int) -> tuple[tuple[int, int], ...]:
-    """Runs of non-Latin letters of one script, with whatever non-letters stand between them."""
+def _foreign_runs(
+    text: str, start: int, end: int, verbatim: tuple[tuple[int, int, Reason], ...] = ()
+) -> tuple[tuple[int, int], ...]:
+    """Runs of non-Latin letters of one script (with the marks, joiners and non-letters between
+    them), as a left-to-right partition: a run never reaches back into the previous run or into an
+    address, and only a CJK run takes in the CJK punctuation that hugs it (《中国新闻周刊》, 科尔图诺夫。)."""
     runs: list[tuple[int, int]] = []
-    i = 0
-    n = len(body)
-    while i < n:
-        ch = body[i]
-        if not ch.isalpha() or group_of(ch) in ("Latin", "Other"):
+    blocked = start  # nothing before this may join a run
+    stops = iter(verbatim)
+    next_stop = next(stops, None)
+    i = start
+    while i < end:
+        if next_stop is not None and i >= next_stop[0]:
+            i = blocked = next_stop[1]
+            next_stop = next(stops, None)
+            continue
+        limit = end if next_stop is None else next_stop[0]
+        ch = text[i]
+        group = group_of(ch) if ch.isalpha() else ""
+        if group in ("", "Latin", "Other"):
             i += 1
             continue
-        group = group_of(ch)
         j = i + 1
-        last_letter = i
-        while j < n:
-            c = body[j]
+        last = i
+        while j < limit:
+            c = text[j]
             if c.isalpha():
                 if group_of(c) != group:
                     break
-                last_letter = j
+                last = j
             elif c == "\n":
                 break
+            elif c in "\u200c\u200d" or unicodedata.category(c).startswith("M"):
+                last = j  # marks and joiners belong to the letters before them
             j += 1
-        s, e = i, last_letter + 1
-        # Take in the CJK brackets and punctuation that hug the run: 《中国新闻周刊》, 科尔图诺夫。
-        while s > 0 and CJK_PUNCT.match(body[s - 1]):
-            s -= 1
-        while e < n and CJK_PUNCT.match(body[e]):
-            e += 1
-        runs.append((offset + s, offset + e))
-        i = e
+        s, e = i, last + 1
+        if group == "CJK":
+            while s > blocked and CJK_PUNCT.match(text[s - 1]):
+                s -= 1
+            while e < limit and CJK_PUNCT.match(text[e]):
+                e += 1
+        runs.append((s, e))
+        i = blocked = e
     return tuple(runs)

@@ -35,9 +35,6 @@ ComputeType = Literal[
 ]
 
 
-DEFAULT_LATIN_CANDIDATES = ("en", "fr", "de", "es", "it", "pt", "nl")
-
-
 def default_models_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "transnorm" / "packages"
@@ -105,10 +102,10 @@ class Settings(BaseSettings):
         description="CTranslate2 translations run in parallel per model",
         json_schema_extra={"cli": ("normalize", "batch", "serve")},
     )
-    max_batch_size: int = Field(
-        32,
+    max_batch_tokens: int = Field(
+        4096,
         ge=1,
-        description="sentences per model batch",
+        description="source tokens per model batch (CTranslate2 batch_type tokens, as argostranslate)",
         json_schema_extra={"cli": ("normalize", "batch", "serve")},
     )
     decoding_ratio: float = Field(
@@ -141,9 +138,10 @@ class Settings(BaseSettings):
         description="largest document, in bytes",
         json_schema_extra={"cli": ("normalize", "batch", "serve")},
     )
-    latin_candidates: Annotated[tuple[str, ...], NoDecode] = Field(
-        DEFAULT_LATIN_CANDIDATES,
-        description="languages langid may choose for Latin-script text (comma-separated; must include en)",
+    languages: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="languages the detector may name, comma-separated Argos codes (none: every language "
+        "it knows); English is always possible",
         json_schema_extra={"cli": ("normalize", "batch", "serve")},
     )
 
@@ -189,7 +187,7 @@ class Settings(BaseSettings):
     )
 
     _split_paths = field_validator("model_sources", mode="before")(_list(os.pathsep))
-    _split_words = field_validator("latin_candidates", "api_keys", "cors_origins", mode="before")(_list(","))
+    _split_words = field_validator("languages", "api_keys", "cors_origins", mode="before")(_list(","))
 
     @field_validator("models_dir", "manifest", "model_sources", mode="after")
     @classmethod
@@ -198,11 +196,14 @@ class Settings(BaseSettings):
             return tuple(p.expanduser() for p in value)
         return value.expanduser() if isinstance(value, Path) else value
 
-    @field_validator("latin_candidates", mode="after")
+    @field_validator("languages", mode="after")
     @classmethod
-    def _has_english(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if "en" not in value:
-            raise ValueError("must include en")
+    def _known_languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from .detect import all_languages
+
+        unknown = sorted(set(value) - set(all_languages()) - {"en"})
+        if unknown:
+            raise ValueError(f"unknown language code(s) {', '.join(unknown)}")
         return value
 
     def __init__(self, **values: Any) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..batch import BatchJob, run_batch
 from ..document import Action
-from ..engine import ArgosEngine, NoEngine, decoding_limit
+from ..engine import LENGTH_PENALTY, ArgosEngine, NoEngine, decoding_limit
 from ..options import Options
 from ..pipeline import Pipeline
 from ..settings import Settings
@@ -157,8 +157,11 @@ def bench_translation(models_dir: Path, quick: bool, beams: list[int]) -> dict[s
         started = time.perf_counter()
         raw = translator.translate_batch(
             tokens,
+            replace_unknowns=True,
+            length_penalty=LENGTH_PENALTY,
+            batch_type="tokens",
+            max_batch_size=settings.max_batch_tokens,
             beam_size=beam,
-            max_batch_size=settings.max_batch_size,
             max_decoding_length=decoding_limit(max(map(len, tokens)), settings),
             return_scores=True,
         )

@@ -1,14 +1,18 @@
-"""Detection evaluation: span-level precision, recall, F1 and language accuracy on a labelled set.
+"""Detection evaluation: span-level precision, recall, F1, language accuracy (overall and per
+language) and the confusion pairs, on labelled sets written for this project.
 
-Gold spans are marked ``⟦lang|text⟧`` in the dataset. Predicted spans are the foreign spans the
-pipeline finds (chrome kept, so it is detected too). Adjacent spans of one language separated
-only by whitespace or punctuation count as one region, on both sides; a predicted region matches
-a gold one when they share at least half of their non-space characters (intersection over union).
+Gold spans are marked ``⟦lang|text⟧`` in the datasets (``data/*.txt``: the breadth set covers
+every Argos source language, close neighbours and English hard negatives). Predicted spans are
+the foreign spans the pipeline finds (chrome kept, so it is detected too). Adjacent spans of one
+language on one line, separated only by spaces or punctuation, count as one region, on both sides; a
+predicted region matches a gold one when they share at least half of their non-space characters
+(intersection over union). A predicted region that matches nothing is English text flagged.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +20,8 @@ from ..detect import Detector
 from ..document import Action
 from ..options import Options
 
-DEFAULT_DATASET = Path(__file__).parent / "data" / "detection_eval.txt"
+DATA = Path(__file__).parent / "data"
+DEFAULT_DATASETS = (DATA / "detection_eval.txt", DATA / "breadth_eval.txt", DATA / "heldout_eval.txt")
 _MARK = re.compile(r"⟦([a-z]{2,3})\|(.*?)⟧", re.S)
 
 
@@ -34,6 +39,12 @@ class Result:
     lang_correct: int = 0
     mistakes: list[str] = field(default_factory=list)
     baseline: dict[str, float] = field(default_factory=dict)
+    #: Per gold language: regions found, and found with the right language.
+    found: Counter[str] = field(default_factory=Counter)
+    right: Counter[str] = field(default_factory=Counter)
+    gold_count: Counter[str] = field(default_factory=Counter)
+    #: (gold, predicted) for regions found with the wrong language.
+    confusions: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
     def precision(self) -> float:
@@ -52,6 +63,17 @@ class Result:
     def language_accuracy(self) -> float:
         return self.lang_correct / self.tp if self.tp else 1.0
 
+    def per_language(self) -> dict[str, dict[str, float | int]]:
+        """For each gold language: its regions, the share found, the share named right."""
+        return {
+            lang: {
+                "gold": n,
+                "recall": round(self.found[lang] / n, 4),
+                "accuracy": round(self.right[lang] / n, 4),
+            }
+            for lang, n in sorted(self.gold_count.items())
+        }
+
     def summary(self) -> dict[str, object]:
         return {
             "gold_spans": self.tp + self.fn,
@@ -60,12 +82,21 @@ class Result:
             "recall": round(self.recall, 4),
             "f1": round(self.f1, 4),
             "language_accuracy": round(self.language_accuracy, 4),
+            "english_flagged": self.fp,
+            "languages": len(self.gold_count),
+            "per_language": self.per_language(),
+            "confusions": [
+                {"gold": g, "predicted": p, "count": n} for (g, p), n in self.confusions.most_common()
+            ],
             "baseline_per_line_langid": self.baseline,
         }
 
 
 def load_dataset(path: Path | None = None) -> list[Example]:
-    raw = (path or DEFAULT_DATASET).read_text(encoding="utf-8")
+    """The examples of one labelled set, or of all the built-in ones."""
+    if path is None:
+        return [e for p in DEFAULT_DATASETS for e in load_dataset(p)]
+    raw = path.read_text(encoding="utf-8")
     docs = re.split(r"^=====\n", raw, flags=re.M)[1:]
     examples = []
     for doc in docs:
@@ -89,7 +120,8 @@ def load_dataset(path: Path | None = None) -> list[Example]:
 def merge_regions(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     merged: list[tuple[int, int, str]] = []
     for s, e, lang in sorted(spans):
-        if merged and merged[-1][2] == lang and not re.search(r"\w", text[merged[-1][1] : s]):
+        gap = text[merged[-1][1] : s] if merged else ""
+        if merged and merged[-1][2] == lang and not re.search(r"\w", gap) and "\n" not in gap:
             merged[-1] = (merged[-1][0], e, lang)
         else:
             merged.append((s, e, lang))
@@ -103,6 +135,7 @@ def _chars(text: str, s: int, e: int) -> set[int]:
 def score(text: str, gold: list, predicted: list, result: Result, label: str = "") -> None:
     gold = merge_regions(text, gold)
     predicted = merge_regions(text, predicted)
+    result.gold_count.update(lang for _, _, lang in gold)
     unmatched = list(range(len(gold)))
     for ps, pe, plang in predicted:
         pchars = _chars(text, ps, pe)
@@ -116,9 +149,13 @@ def score(text: str, gold: list, predicted: list, result: Result, label: str = "
         if best is not None and best_iou >= 0.5:
             unmatched.remove(best)
             result.tp += 1
-            if gold[best][2] == plang:
+            glang = gold[best][2]
+            result.found[glang] += 1
+            if glang == plang:
                 result.lang_correct += 1
+                result.right[glang] += 1
             else:
+                result.confusions[(glang, plang)] += 1
                 result.mistakes.append(
                     f"{label}wrong language {plang} (gold {gold[best][2]}): {text[ps:pe]!r}"
                 )
@@ -173,11 +210,25 @@ def _per_line_langid(text: str) -> list[tuple[int, int, str]]:
 def format_report(result: Result) -> str:
     s = result.summary()
     lines = [
-        f"gold spans {s['gold_spans']}, predicted {s['predicted_spans']}",
+        f"gold spans {s['gold_spans']} in {s['languages']} languages, predicted {s['predicted_spans']}",
         f"precision {s['precision']:.4f}  recall {s['recall']:.4f}  F1 {s['f1']:.4f}  "
-        f"language accuracy {s['language_accuracy']:.4f}",
+        f"language accuracy {s['language_accuracy']:.4f}  English flagged {s['english_flagged']}",
         "baseline (per-line langid): " + "  ".join(f"{k} {v:.4f}" for k, v in result.baseline.items()),
+        "per language (gold regions: recall / accuracy):",
     ]
+    row = []
+    for lang, v in result.per_language().items():
+        row.append(f"{lang} {v['gold']}: {v['recall']:.2f}/{v['accuracy']:.2f}")
+        if len(row) == 6:
+            lines.append("  " + "   ".join(row))
+            row = []
+    if row:
+        lines.append("  " + "   ".join(row))
+    if result.confusions:
+        lines.append(
+            "confusions (gold → predicted): "
+            + ", ".join(f"{g}→{p} ×{n}" for (g, p), n in result.confusions.most_common())
+        )
     if result.mistakes:
         lines += ["mistakes:"] + [f"  {m}" for m in result.mistakes]
     return "\n".join(lines)

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 SPECIALS = ["<unk>", "<s>", "</s>"]
+#: Standard deviation of the random weights, times 1/sqrt(fan-in).
+WEIGHT_SCALE = 1.0
 
 
 def train_sentencepiece(texts: Iterable[str], prefix: Path, vocab_size: int = 1000) -> Path:
@@ -70,18 +72,21 @@ def build_transformer(
     seed: int = 0,
     quantization: str | None = None,
     shared_embeddings: bool = False,
+    max_positions: int | None = None,
 ) -> Path:
     """Write a random-weight Transformer in CTranslate2 format with CTranslate2's model-spec API.
 
     ``shared_embeddings`` ties the source and target embeddings and the output projection, as
-    OPUS-MT models do (the vocabularies must then be the same).
+    OPUS-MT models do (the vocabularies must then be the same). ``max_positions`` stores
+    sinusoidal position encodings for that many positions, as converted Marian models do: the
+    model then refuses longer input ("No position encodings are defined for positions >= N").
     """
     from ctranslate2.specs import transformer_spec
 
     rng = np.random.default_rng(seed)
 
     def w(*shape: int) -> np.ndarray:
-        return (rng.standard_normal(shape) / np.sqrt(shape[-1])).astype(np.float32)
+        return (WEIGHT_SCALE * rng.standard_normal(shape) / np.sqrt(shape[-1])).astype(np.float32)
 
     def norm(ln) -> None:
         ln.gamma = np.ones(d_model, np.float32)
@@ -110,6 +115,8 @@ def build_transformer(
     dec.embeddings.weight = enc.embeddings[0].weight if shared_embeddings else w(len(target_vocab), d_model)
     norm(dec.layer_norm)
     linear(dec.projection, len(target_vocab), d_model)
+    if "<unk>" in target_vocab:  # like a trained model, never answer "unknown"
+        dec.projection.bias[list(target_vocab).index("<unk>")] = -1e4
     if shared_embeddings:
         dec.projection.weight = dec.embeddings.weight
     for layer in dec.layer:
@@ -121,6 +128,10 @@ def build_transformer(
         linear(layer.attention.linear[1], 2 * d_model, d_model)
         linear(layer.attention.linear[2], d_model, d_model)
         feed_forward(layer.ffn)
+    if max_positions is not None:
+        encodings = _sinusoids(max_positions, d_model)
+        enc.position_encodings.encodings = encodings
+        dec.position_encodings.encodings = encodings
     spec.register_source_vocabulary(list(source_vocab))
     spec.register_target_vocabulary(list(target_vocab))
     spec.validate()
@@ -128,6 +139,15 @@ def build_transformer(
     out_dir.mkdir(parents=True, exist_ok=True)
     spec.save(str(out_dir))
     return out_dir
+
+
+def _sinusoids(positions: int, d_model: int) -> np.ndarray:
+    position = np.arange(positions, dtype=np.float32)[:, None]
+    scale = np.exp(-np.log(10000.0) * np.arange(0, d_model, 2, dtype=np.float32) / d_model)
+    out = np.zeros((positions, d_model), dtype=np.float32)
+    out[:, 0::2] = np.sin(position * scale)
+    out[:, 1::2] = np.cos(position * scale)
+    return out
 
 
 def build_package_dir(
@@ -139,12 +159,15 @@ def build_package_dir(
     sentencepiece_model: Path | None = None,
     source_vocab: Sequence[str] | None = None,
     target_vocab: Sequence[str] | None = None,
+    target_prefix: str = "",
     **model_args: object,
 ) -> Path:
     """Write an installed-layout package folder: metadata.json, sentencepiece.model, model/.
 
     The SentencePiece model is trained on ``corpus`` unless one is given; the source vocabulary is
     its pieces unless given; the target vocabulary defaults to English words from ``corpus``.
+    ``target_prefix`` goes into metadata.json and the target vocabulary (argostranslate starts
+    decoding from it).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     sp_path = sentencepiece_model or train_sentencepiece(corpus, out_dir / "sentencepiece")
@@ -153,6 +176,8 @@ def build_package_dir(
     (out_dir / "sentencepiece.vocab").unlink(missing_ok=True)
     source = list(source_vocab) if source_vocab is not None else sentencepiece_vocabulary(sp_path)
     target = list(target_vocab) if target_vocab is not None else english_vocabulary(corpus, sp_path)
+    if target_prefix and target_prefix not in target:
+        target.append(target_prefix)
     build_transformer(out_dir / "model", source, target, **model_args)  # type: ignore[arg-type]
     metadata = {
         "package_version": version,
@@ -163,6 +188,8 @@ def build_package_dir(
         "to_name": to_code,
         "type": "translate",
     }
+    if target_prefix:
+        metadata["target_prefix"] = target_prefix
     (out_dir / "metadata.json").write_text(json.dumps(metadata, indent=2))
     (out_dir / "README.md").write_text("Random-weight package built by transnorm. It translates nothing.\n")
     return out_dir

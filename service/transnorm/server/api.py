@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from ..detect import FUNCTION_WORDS
+from ..detect import all_languages
 from ..document import Document
 from ..errors import OptionsError, TooLargeError, TransnormError
 from ..options import FORMATS, Options
@@ -18,9 +18,6 @@ from .state import State
 api = Blueprint("api", __name__)
 
 _ACCEPT = {"application/json": "json", "text/plain": "text", "text/html": "html"}
-DETECTABLE = sorted(
-    {"zh", "ja", "ko", "ru", "uk", "be", "bg", "sr", "mk", "el", "ar", "he", "hi", "th", *FUNCTION_WORDS}
-)
 
 
 def _state() -> State:
@@ -185,6 +182,8 @@ def normalize_batch():  # type: ignore[no-untyped-def]
 def languages():  # type: ignore[no-untyped-def]
     state = _state()
     pairs = []
+    detection = list(all_languages())
     if state.ready.is_set() and state.pipeline is not None:
         pairs = [p.to_dict() for p in state.pipeline.engine.packages().values() if p.to_code == "en"]
-    return jsonify(translation=pairs, detection=DETECTABLE)
+        detection = list(state.pipeline.detector.languages)
+    return jsonify(translation=pairs, detection=detection)

@@ -108,7 +108,7 @@ def spec() -> dict[str, Any]:
             "warnings",
         ],
         "properties": {
-            "schema": {"const": "transnorm/1"},
+            "schema": {"const": "transnorm/2"},
             "id": {"type": ["string", "null"]},
             "text": {"type": "string"},
             "complete": {"type": "boolean"},

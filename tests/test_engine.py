@@ -1,0 +1,296 @@
+"""The engine against the reference implementation and the model's limits: argostranslate parity
+on a target-prefix package, long input split to fit, engine errors confined to their sentence."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import ROOT, http_get, http_post
+from poisoned import Poisoned
+from transnorm import Options, Pipeline, Settings
+from transnorm.devtools.modelbuild import build_package
+from transnorm.engine import ArgosEngine, model_positions
+from transnorm.packages import install_file
+
+POLISH = [
+    "Rząd zapowiedział nowe przepisy dotyczące ochrony środowiska.",
+    "Według ministra zmiany wejdą w życie na początku przyszłego roku.",
+    "Sejm zajmie się tą sprawą w przyszłym tygodniu.",
+]
+
+
+class Recording:
+    """Wraps a CTranslate2 translator; keeps every result of translate_batch."""
+
+    def __init__(self, translator):
+        self.translator, self.calls = translator, []
+
+    def translate_batch(self, *args, **kwargs):
+        out = self.translator.translate_batch(*args, **kwargs)
+        self.calls.append((args, kwargs, out))
+        return out
+
+
+@pytest.fixture(scope="module")
+def prefix_package(tmp_path_factory, corpus):
+    out = tmp_path_factory.mktemp("prefix") / "translate-pl_en-0_2.argosmodel"
+    return build_package(out, "pl", [*corpus, *POLISH], version="0.2", target_prefix="__en__", seed=5)
+
+
+@pytest.fixture(scope="module")
+def prefix_dir(tmp_path_factory, prefix_package):
+    models_dir = tmp_path_factory.mktemp("prefix-installed")
+    return install_file(prefix_package, models_dir).path
+
+
+def test_greedy_output_matches_argostranslate_token_for_token(prefix_dir, monkeypatch):
+    import ctranslate2
+    from argostranslate import settings as argos_settings
+    from argostranslate.package import Package
+    from argostranslate.translate import apply_packaged_translation
+
+    # argostranslate: greedy, its sentence splitter replaced by the sentences themselves.
+    monkeypatch.setattr(argos_settings, "beam_size", 1)
+
+    class OneSentence:
+        def split_sentences(self, text):
+            return [text]
+
+    package = Package(prefix_dir)
+    assert package.target_prefix == "__en__"
+    argos = Recording(ctranslate2.Translator(str(prefix_dir / "model"), device="cpu", compute_type="float32"))
+    settings = Settings(
+        models_dir=prefix_dir.parent, compute_type="float32", beam_size=1, decoding_ratio=50, decoding_cap=255
+    )
+    engine = ArgosEngine(settings)
+    engine.load()
+    (model,) = engine._models.values()
+    ours = model.translator = Recording(model.translator)
+    for sentence in POLISH:
+        apply_packaged_translation(package, sentence, argos, OneSentence(), num_hypotheses=1)
+        (translation,) = engine.translate("pl", [sentence], beam_size=1)
+        reference = argos.calls[-1][2][0].hypotheses[0]
+        tokens = ours.calls[-1][2][0].hypotheses[0]
+        assert reference[0] == "__en__" and tokens[0] == "__en__"  # decoding starts from the prefix
+        k = min(len(reference), len(tokens))
+        assert k > 5 and tokens[:k] == reference[:k]
+        # The prefix is not part of the translation.
+        assert "__en__" not in translation.text and "en" not in translation.text.split()[:1]
+        assert translation.text == model.detokenize(tokens[1 : 1 + len(translation.text.split())])
+    # The call itself is made as argostranslate makes it.
+    kwargs = ours.calls[-1][1]
+    assert kwargs["target_prefix"] == [["__en__"]]
+    assert kwargs["replace_unknowns"] is True and kwargs["length_penalty"] == 0.2
+    assert kwargs["batch_type"] == "tokens"
+    assert argos.calls[-1][1]["length_penalty"] == kwargs["length_penalty"]
+
+
+def test_without_the_prefix_the_model_decodes_something_else(prefix_dir):
+    """What an engine that ignores target_prefix gets: the parity test above would fail on it."""
+    import ctranslate2
+    import sentencepiece
+
+    translator = ctranslate2.Translator(str(prefix_dir / "model"), device="cpu", compute_type="float32")
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(prefix_dir / "sentencepiece.model"))
+    tokens = [sp.encode(s, out_type=str) for s in POLISH]
+    with_prefix = translator.translate_batch(
+        tokens, beam_size=1, target_prefix=[["__en__"]] * 3, max_decoding_length=20
+    )
+    without = translator.translate_batch(tokens, beam_size=1, max_decoding_length=20)
+    assert [r.hypotheses[0][1:] for r in with_prefix] != [r.hypotheses[0] for r in without]
+
+
+# -- long input -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def short_model_dir(tmp_path_factory, corpus):
+    """A zh→en package whose model has 64 positions, like converted Marian models have 256 or 512."""
+    out = tmp_path_factory.mktemp("short") / "translate-zh_en-0_3.argosmodel"
+    package = build_package(out, "zh", corpus, version="0.3", max_positions=64, seed=2)
+    models_dir = tmp_path_factory.mktemp("short-installed")
+    install_file(package, models_dir)
+    return models_dir
+
+
+LONG_RUN = "美国总统特朗普与俄罗斯总统普京在阿拉斯加举行会晤双方讨论了乌克兰问题和双边关系" * 8
+
+
+def test_the_model_limit_is_read_from_model_bin(short_model_dir, real_settings):
+    (package,) = short_model_dir.iterdir()
+    assert model_positions(package / "model") == 64
+    (tiny,) = real_settings.models_dir.iterdir()
+    assert model_positions(tiny / "model") == 512  # no stored encodings: the default
+
+
+def test_ctranslate2_refuses_what_is_longer_than_the_positions(short_model_dir):
+    """Why splitting is needed: the raw call fails on the long run the next test translates."""
+    import ctranslate2
+    import sentencepiece
+
+    (package,) = short_model_dir.iterdir()
+    translator = ctranslate2.Translator(str(package / "model"), device="cpu", compute_type="float32")
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(package / "sentencepiece.model"))
+    tokens = sp.encode(LONG_RUN, out_type=str)
+    assert len(tokens) > 64
+    with pytest.raises(Exception, match="position"):
+        translator.translate_batch([tokens], beam_size=1, max_decoding_length=8)
+
+
+def test_long_sentences_are_split_to_fit_and_joined(short_model_dir, detector):
+    settings = Settings(models_dir=short_model_dir, compute_type="float32")
+    pipeline = Pipeline(settings, detector=detector)
+    text = f"Intro.\n{LONG_RUN}。\n{'，'.join([LONG_RUN[:40]] * 6)}。\nOutro.\n"
+    doc = pipeline(text.encode())
+    doc.check()
+    chinese = [s for s in doc.spans if s.lang == "zh"]
+    assert len(chinese) == 2 and all(s.action == "translated" for s in chinese), [s.reason for s in chinese]
+    assert all(len(s.text.split()) > 10 for s in chinese)
+    assert doc.complete and not re.search(r"[\u4e00-\u9fff]", doc.text)
+    (model,) = pipeline.engine._models.values()
+    assert model.max_source_tokens == 64 and model.max_output_tokens == 63
+    pieces = model.pieces(LONG_RUN, model.sp.encode(LONG_RUN, out_type=str))
+    assert len(pieces) > 1 and all(len(p) <= 64 for p in pieces)
+
+
+# -- failure isolation --------------------------------------------------------------------------
+
+
+def test_an_engine_error_is_confined_to_its_sentence(fake_engine, detector):
+    pipeline = Pipeline(Settings(), engine=Poisoned(fake_engine), detector=detector)
+    items = [
+        ("第一句。有毒的句子。第三句。".encode(), None, "poisoned"),
+        ("另一个文件的句子。".encode(), None, "innocent"),
+    ]
+    poisoned, innocent = pipeline.normalize_many(items)
+    assert innocent.complete and [s.action for s in innocent.spans if s.lang == "zh"] == ["translated"]
+    actions = [(s.action, s.reason) for s in poisoned.spans if s.lang == "zh"]
+    assert actions == [("translated", None), ("untranslated", "engine-error"), ("translated", None)]
+    assert not poisoned.complete
+    (warning,) = poisoned.warnings
+    assert "could not be translated" in warning and "No position encodings" in warning
+
+
+def test_a_model_that_cannot_load_is_still_an_error(tmp_path, tiny_package, detector):
+    """Not a sentence's fault: a broken model fails the call (the CLI exits 4, HTTP answers 503)."""
+    from transnorm.errors import ModelError
+
+    info = install_file(tiny_package, tmp_path / "m")
+    (info.path / "model" / "model.bin").write_bytes(b"garbage")
+    pipeline = Pipeline(Settings(models_dir=tmp_path / "m", compute_type="float32"), detector=detector)
+    with pytest.raises(ModelError, match="cannot load"):
+        pipeline("科尔图诺夫。".encode(), Options())
+
+
+def test_batch_confines_an_engine_error_to_its_file_and_sentence(tmp_path, real_settings, detector):
+    from transnorm.batch import BatchJob, run_batch
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text("Intro.\n第一句。有毒的句子。\n")
+    for name in ("b.txt", "c.txt"):
+        (src / name).write_text(f"Intro.\n{name}的句子。\n")
+    settings = real_settings
+    pipeline = Pipeline(settings, engine=Poisoned(ArgosEngine(settings)), detector=detector)
+    job = BatchJob(src, tmp_path / "out", ("json",), Options(), settings, jobs=2)
+    summary = run_batch(job, pipeline=pipeline)
+    assert (summary["ok"], summary["failed"], summary["incomplete"]) == (3, 0, 1)
+    a = json.loads((tmp_path / "out" / "a.json").read_text())
+    assert [(s["action"], s.get("reason")) for s in a["spans"] if s["lang"] == "zh"] == [
+        ("translated", None),
+        ("untranslated", "engine-error"),
+    ]
+    for name in ("b", "c"):
+        assert json.loads((tmp_path / "out" / f"{name}.json").read_text())["complete"] is True
+
+
+def test_batch_cli_translates_sentences_longer_than_the_model(tmp_path, short_model_dir):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "long.txt").write_text(f"Intro.\n{LONG_RUN}。\n")
+    env = {**os.environ, "TRANSNORM_MODELS_DIR": str(short_model_dir), "TRANSNORM_COMPUTE_TYPE": "float32"}
+    r = subprocess.run(
+        [sys.executable, "-m", "transnorm", "batch", str(src), "--out", str(tmp_path / "out")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr.decode()
+    doc = json.loads((tmp_path / "out" / "long.json").read_text())
+    assert doc["complete"] and [s["action"] for s in doc["spans"] if s["lang"] == "zh"] == ["translated"]
+
+
+@pytest.fixture
+def poisoned_server(short_model_dir, tmp_path):
+    """Real gunicorn (one worker, 16 threads) over the poisoned engine and the 64-position model."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "calls.log"
+    env = {
+        **os.environ,
+        "POISON_APP": "1",
+        "POISON_LOG": str(log),
+        "TRANSNORM_MODELS_DIR": str(short_model_dir),
+        "TRANSNORM_COMPUTE_TYPE": "float32",
+        "TRANSNORM_PORT": str(port),
+        "TRANSNORM_HTTP_THREADS": "16",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    argv = [sys.executable, "-m", "gunicorn", "-c", "python:transnorm.server.gunicorn_conf"]
+    proc = subprocess.Popen(
+        [*argv, "--pythonpath", str(ROOT / "tests"), "poisoned:app"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "server.log").open("wb"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if http_get(base + "/readyz", 1)[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail((tmp_path / "server.log").read_text())
+        yield base, log
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_real_gunicorn_innocent_requests_answer_while_a_poisoned_one_shares_their_batch(poisoned_server):
+    import concurrent.futures
+
+    base, log = poisoned_server
+
+    def post(n: int):
+        text = f"Intro.\n第{n}个请求的句子。\n" + ("这是有毒的句子。\n" if n == 3 else "") + f"{LONG_RUN}。\n"
+        body = json.dumps({"text": text}).encode()
+        return n, *http_post(base + "/v1/normalize", body, "application/json", timeout=120)
+
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        results = list(pool.map(post, range(12)))
+    for n, status, _, body in results:
+        assert status == 200, body[:300]
+        doc = json.loads(body)
+        zh = [(s["action"], s.get("reason")) for s in doc["spans"] if s["lang"] == "zh"]
+        if n == 3:
+            assert ("untranslated", "engine-error") in zh and not doc["complete"]
+            assert zh.count(("translated", None)) == 2
+        else:
+            assert doc["complete"] and zh == [("translated", None)] * 2, zh
+    calls = [tuple(map(int, line.split())) for line in log.read_text().splitlines()]
+    # The poisoned sentence was translated together with innocent ones, and that call failed.
+    assert any(size > 1 and poisoned for size, poisoned in calls)
