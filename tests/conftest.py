@@ -161,8 +161,9 @@ def http_post(url: str, data: bytes, content_type: str, timeout: float = 60) -> 
 
 
 @contextlib.contextmanager
-def running_server(models_dir, log_dir: Path, env_extra=None, args=("--workers", "2")):
-    """``transnorm serve ARGS`` on a free loopback port, once ready: yields (base URL, process)."""
+def running_server(models_dir, log_dir: Path, env_extra=None, args=("--workers", "2"), wait_for="/readyz"):
+    """``transnorm serve ARGS`` on a free loopback port, once ``wait_for`` answers 200: yields
+    (base URL, process)."""
     port = _free_port()
     env = {
         **os.environ,
@@ -185,7 +186,7 @@ def running_server(models_dir, log_dir: Path, env_extra=None, args=("--workers",
     try:
         while time.monotonic() < deadline:
             try:
-                if http_get(base + "/readyz", 1)[0] == 200:
+                if http_get(base + wait_for, 1)[0] == 200:
                     break
             except OSError:
                 pass

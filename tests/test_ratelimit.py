@@ -77,9 +77,10 @@ def test_http_answers_429_with_retry_after(limited):
         and limited.get("/v1/languages", headers={"X-API-Key": "k1"}).status_code == 200
     )
     # LibreTranslate's endpoints share the count and answer as LibreTranslate does.
-    r = limited.post("/translate", json={"q": "科尔图诺夫。", "api_key": "k1"})
-    assert r.status_code == 429 and set(r.json) == {"error"} and "Too many requests" in r.json["error"]
-    assert limited.post("/translate", json={"q": "Hi", "api_key": "k2"}).status_code == 200
+    lt = {"source": "auto", "target": "en"}
+    r = limited.post("/translate", json={"q": "科尔图诺夫。", "api_key": "k1", **lt})
+    assert r.status_code == 429 and set(r.json) == {"error"} and r.json["error"].startswith("Slowdown: ")
+    assert limited.post("/translate", json={"q": "Hi", "api_key": "k2", **lt}).status_code == 200
 
 
 def test_made_up_keys_do_not_buy_a_fresh_allowance(limited):
@@ -127,4 +128,4 @@ def test_real_server_limit_is_shared_by_workers_and_survives_restarts(real_setti
         status, headers, body = http_post(
             base + "/translate", json.dumps({"q": "Hi"}).encode(), "application/json"
         )
-    assert status == 429 and "Too many requests" in json.loads(body)["error"] and "Retry-After" in headers
+    assert status == 429 and "Slowdown" in json.loads(body)["error"] and "Retry-After" in headers

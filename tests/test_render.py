@@ -110,3 +110,12 @@ def test_json_contract_fields(fake_pipeline, seeds):
     }
     assert tr["engine"]["name"] == "argostranslate"
     assert data["text"][tr["output_start"] : tr["output_end"]] == tr["text"]
+
+
+def test_an_id_with_a_lone_surrogate_renders_as_utf8(fake_pipeline):
+    # A file name that is not UTF-8 becomes an id with a lone surrogate (surrogateescape).
+    doc = fake_pipeline("Hello. 科尔图诺夫。", id="report-\udcff.txt")
+    for fmt in ("json", "text", "html"):
+        out = render(doc, fmt).encode("utf-8")  # raised UnicodeEncodeError for json and html
+        assert out
+    assert json.loads(render(doc, "json"))["id"] == "report-\udcff.txt"

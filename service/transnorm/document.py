@@ -13,7 +13,12 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import ConfigDict, with_config
+
+# pydantic reads TypedDicts from typing_extensions on Python < 3.12 (it is one of its dependencies).
+from typing_extensions import NotRequired, TypedDict
 
 SCHEMA = "transnorm/2"
 
@@ -64,6 +69,131 @@ class Reason(str, Enum):
         return self.value
 
 
+# -- the JSON contract (``Document.to_dict()``); the HTTP service's schema is generated from it ----
+
+_DOCUMENTED = ConfigDict(use_attribute_docstrings=True)
+
+
+@with_config(_DOCUMENTED)
+class EngineDict(TypedDict):
+    """The model that translated a span."""
+
+    name: Literal["argostranslate"]
+    package: str
+    version: str
+
+
+@with_config(_DOCUMENTED)
+class SpanDict(TypedDict):
+    """One piece of the source and what became of it."""
+
+    source_start: int
+    """Code-point offset into the input as decoded (``source``)."""
+    source_end: int
+    output_start: int | None
+    """Code-point offset into ``text``; null for a removed span."""
+    output_end: int | None
+    action: Literal["kept", "normalized", "translated", "removed", "untranslated"]
+    lang: str
+    """An Argos language code (zt, nb, pb ...), langid's code, ``zxx`` (no language) or ``und``."""
+    lang_confidence: float
+    source_text: str
+    """The input of this span, exactly as decoded."""
+    text: str
+    """What the span contributes to ``text`` (removed spans contribute nothing)."""
+    reason: NotRequired[
+        Literal[
+            "hard-wrap",
+            "whitespace-after-removal",
+            "newline",
+            "unicode-nfc",
+            "address",
+            "code",
+            "chrome",
+            "title-repeat",
+            "comment-form",
+            "upstream-mt-notice",
+            "no-model",
+            "empty-translation",
+            "engine-error",
+            "bad-translation",
+        ]
+    ]
+    engine: NotRequired[EngineDict]
+    mt_score: NotRequired[float]
+    """exp of the mean log-probability per output token."""
+    alternatives: NotRequired[list[str]]
+    rejected_text: NotRequired[str]
+    """The model's output for a ``bad-translation`` span."""
+    conversion: NotRequired[Literal["t2s"]]
+    """Traditional Chinese converted to Simplified before translating."""
+
+
+@with_config(_DOCUMENTED)
+class ReplacementDict(TypedDict):
+    byte_offset: int
+    byte: str
+    """The replaced byte, in hexadecimal."""
+
+
+@with_config(_DOCUMENTED)
+class NewlinesDict(TypedDict):
+    crlf: int
+    cr: int
+
+
+@with_config(_DOCUMENTED)
+class SourceDict(TypedDict):
+    """What the input was, and what decoding changed."""
+
+    chars: int
+    """Code points of the input as decoded (the length of the joined ``source_text``)."""
+    sha256: str
+    """sha256 of the input as decoded, in UTF-8."""
+    bytes: int
+    bytes_sha256: str
+    bom: bool
+    newlines: NewlinesDict
+    nfc_changed: bool
+    replacements: NotRequired[list[ReplacementDict]]
+
+
+@with_config(_DOCUMENTED)
+class NoticeDict(TypedDict):
+    service: str
+    evidence: str
+
+
+#: An installed package (``from`` is a keyword, so the functional form).
+ModelDict = TypedDict("ModelDict", {"package": str, "version": str, "from": str, "to": str, "used": bool})
+
+
+@with_config(_DOCUMENTED)
+class StatsDict(TypedDict):
+    spans: int
+    actions: dict[str, int]
+    foreign_chars: dict[str, int]
+    source_chars: int
+    output_chars: int
+
+
+@with_config(_DOCUMENTED)
+class DocumentDict(TypedDict):
+    """A normalized document: English text, and the provenance of every span of the input."""
+
+    schema: Literal["transnorm/2"]
+    id: str | None
+    text: str
+    complete: bool
+    """No foreign span was left untranslated."""
+    source: SourceDict
+    spans: list[SpanDict]
+    upstream_translation: list[NoticeDict]
+    models: list[ModelDict]
+    stats: StatsDict
+    warnings: list[str]
+
+
 @dataclass(frozen=True, slots=True)
 class EngineRef:
     """Which model produced a translation."""
@@ -72,8 +202,8 @@ class EngineRef:
     version: str
     name: str = "argostranslate"
 
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "package": self.package, "version": self.version}
+    def to_dict(self) -> EngineDict:
+        return {"name": "argostranslate", "package": self.package, "version": self.version}
 
 
 @dataclass(slots=True)
@@ -99,20 +229,20 @@ class Span:
     #: A script conversion made before translating (``t2s``: Traditional to Simplified Chinese).
     conversion: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def to_dict(self) -> SpanDict:
+        out: SpanDict = {
             "source_start": self.source_start,
             "source_end": self.source_end,
             "output_start": self.output_start,
             "output_end": self.output_end,
-            "action": self.action.value,
+            "action": self.action.value,  # type: ignore[typeddict-item]
             "lang": self.lang,
             "lang_confidence": self.lang_confidence,
             "source_text": self.source_text,
             "text": self.text,
         }
         if self.reason is not None:
-            out["reason"] = self.reason.value
+            out["reason"] = self.reason.value  # type: ignore[typeddict-item]
         if self.engine is not None:
             out["engine"] = self.engine.to_dict()
         if self.mt_score is not None:
@@ -122,7 +252,7 @@ class Span:
         if self.rejected_text is not None:
             out["rejected_text"] = self.rejected_text
         if self.conversion is not None:
-            out["conversion"] = self.conversion
+            out["conversion"] = self.conversion  # type: ignore[typeddict-item]
         return out
 
 
@@ -133,7 +263,7 @@ class UpstreamNotice:
     service: str
     evidence: str
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> NoticeDict:
         return {"service": self.service, "evidence": self.evidence}
 
 
@@ -212,15 +342,15 @@ class Document:
         if "".join(s.text for s in self.spans if s.action != Action.REMOVED) != self.text:
             raise AssertionError("output text is not the join of the kept spans")
 
-    def to_dict(self) -> dict[str, Any]:
-        """The ``transnorm/2`` JSON contract."""
+    def to_dict(self) -> DocumentDict:
+        """The ``transnorm/2`` JSON contract (:class:`DocumentDict`)."""
         source = {
             "chars": len(self.source),
             "sha256": hashlib.sha256(self.source.encode("utf-8", "surrogatepass")).hexdigest(),
             **self.source_info,
         }
-        return {
-            "schema": SCHEMA,
+        return {  # type: ignore[typeddict-item]
+            "schema": SCHEMA,  # type: ignore[typeddict-item]
             "id": self.id,
             "text": self.text,
             "complete": self.complete,

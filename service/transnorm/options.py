@@ -43,13 +43,24 @@ def _whole(value: Any) -> Any:
     return value
 
 
-Whole = Annotated[StrictInt, BeforeValidator(_whole)]
+def Whole(low: int, high: int) -> Any:
+    """A whole number in [low, high]; the bounds come before the coercion so the schema shows them."""
+    return Annotated[StrictInt, Field(ge=low, le=high), BeforeValidator(_whole)]
 
 
 class Options(BaseModel):
     """How to process and render one document."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        # The rule of _target_needs_source, for the schema's readers (and API fuzzers).
+        json_schema_extra={
+            "if": {"not": {"required": ["source"], "properties": {"source": {"not": {"const": "auto"}}}}},
+            "then": {"properties": {"target": {"const": "en"}}},
+        },
+    )
 
     format: Format = Field("json", description="output format")
     markers: Markers = Field("inline", description="markers in text output")
@@ -59,8 +70,8 @@ class Options(BaseModel):
         "from the text (they stay in the provenance), or keep them",
     )
     errors: Errors = Field("strict", description="invalid UTF-8: reject it, or replace it with U+FFFD")
-    beam_size: Whole | None = Field(
-        None, ge=1, le=MAX_BEAM, description="beam size for this document (default: the setting)"
+    beam_size: Whole(1, MAX_BEAM) | None = Field(  # type: ignore[valid-type]
+        None, description="beam size for this document (default: the setting)"
     )
     source: str = Field(
         "auto",
@@ -72,10 +83,8 @@ class Options(BaseModel):
         pattern=LANG_CODE_PATTERN,
         description="output language: en, or with an explicit source any installed pair's target",
     )
-    alternatives: Whole = Field(
+    alternatives: Whole(0, MAX_ALTERNATIVES) = Field(  # type: ignore[valid-type]
         0,
-        ge=0,
-        le=MAX_ALTERNATIVES,
         description="next-best translations kept per translated span (the beam widens to at least this + 1)",
     )
 
@@ -126,11 +135,10 @@ def describe(exc: ValidationError) -> str:
             parts.append(str(error["msg"]).removeprefix("Value error, "))
             continue
         spec = Options.model_fields[name]
-        low = next((m.ge for m in spec.metadata if getattr(m, "ge", None) is not None), None)
-        high = next((m.le for m in spec.metadata if getattr(m, "le", None) is not None), None)
+        bounds = _bounds(name)
         choices = getattr(spec.annotation, "__args__", None)
-        if low is not None and high is not None:
-            expected = f"an integer from {low} to {high}"
+        if bounds:
+            expected = "an integer from {} to {}".format(*bounds)
         elif name in ("source", "target"):
             expected = "a language code such as 'zh'" + (" or 'auto'" if name == "source" else "")
         elif choices and all(isinstance(c, str) for c in choices):
@@ -139,6 +147,15 @@ def describe(exc: ValidationError) -> str:
             expected = str(error["msg"]).lower()
         parts.append(f"option {name!r} must be {expected}; got {_safe(given)!r}")
     return "; ".join(parts)
+
+
+def _bounds(name: str) -> tuple[int, int] | None:
+    """An integer option's range, read from the schema it documents."""
+    schema = Options.model_json_schema()["properties"][name]
+    for alternative in [schema, *schema.get("anyOf", ())]:
+        if "minimum" in alternative and "maximum" in alternative:
+            return alternative["minimum"], alternative["maximum"]
+    return None
 
 
 def _safe(value: Any) -> Any:

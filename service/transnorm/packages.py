@@ -119,6 +119,7 @@ class ManifestEntry:
     size: int | None = None
     sha256: str | None = None
     git_blob_sha1: str | None = None
+    from_name: str = ""
 
     @property
     def filename(self) -> str:
@@ -145,9 +146,15 @@ def load_manifest(path: str | Path | None = None) -> list[ManifestEntry]:
             size=p.get("size"),
             sha256=p.get("sha256"),
             git_blob_sha1=p.get("git_blob_sha1"),
+            from_name=p.get("from_name", ""),
         )
         for p in data["packages"]
     ]
+
+
+def language_names(manifest: Iterable[ManifestEntry]) -> dict[str, str]:
+    """Language names by Argos code, from the manifest (English included)."""
+    return {"en": "English", **{e.from_code: e.from_name for e in manifest if e.from_name}}
 
 
 def find_entry(name: str, manifest: Iterable[ManifestEntry]) -> ManifestEntry:

@@ -17,7 +17,7 @@ from .assemble import assemble
 from .decode import decode
 from .detect import Detector
 from .document import Document
-from .errors import TooLargeError, TransnormError
+from .errors import OptionsError, TooLargeError, TransnormError
 from .options import Options
 from .packages import PackageInfo, by_source
 from .plan import Plan, plan_document
@@ -82,6 +82,11 @@ class Pipeline:
             raise TooLargeError(
                 f"document is {size} bytes; the limit is {self.settings.max_bytes} (TRANSNORM_MAX_BYTES)"
             )
+        if options.target not in self.targets():
+            raise OptionsError(
+                f"no installed package translates into {options.target!r}; targets: "
+                + ", ".join(sorted(self.targets()))
+            )
         return plan_document(
             decode(data, options.errors), options, self.detector, self.packages_for(options), doc_id
         )
@@ -93,6 +98,10 @@ class Pipeline:
     def assemble(self, plan: Plan) -> Document:
         """Build the document of a plan whose translations are in."""
         return assemble(plan, list(self.engine.packages().values()))
+
+    def targets(self) -> set[str]:
+        """Languages this pipeline can write: English, and the targets of installed packages."""
+        return {"en"} | {p.to_code for p in self.engine.packages().values()}
 
     def packages_for(self, options: Options) -> Mapping[str, PackageInfo]:
         """The packages that translate into ``options.target``, by source language."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 
 from .document import Action, Document, Span
@@ -23,6 +24,8 @@ FORMAT_MEDIA_TYPES = {
     "text": "text/plain; charset=utf-8",
     "html": "text/html; charset=utf-8",
 }
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def render(doc: Document, fmt: str = "json", markers: str = "inline", pretty: bool = True) -> str:
@@ -37,7 +40,18 @@ def render(doc: Document, fmt: str = "json", markers: str = "inline", pretty: bo
 
 
 def to_json(data: Any, pretty: bool = True) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2 if pretty else None) + "\n"
+    """JSON with non-ASCII as is, except that a lone surrogate (an id from a file name that is not
+    UTF-8, say), which UTF-8 cannot carry, makes it all ``\\u`` escapes."""
+    indent = 2 if pretty else None
+    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    if not text.isascii() and _SURROGATE.search(text):
+        text = json.dumps(data, indent=indent)
+    return text + "\n"
+
+
+def printable(text: str) -> str:
+    """``text`` with lone surrogates as ``\\udc80`` escapes, so it can be written as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def escape_markers(text: str) -> str:
@@ -107,6 +121,21 @@ body{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding
 """
 
 
+def _style_csp(style: str) -> str:
+    import base64
+    import hashlib
+
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    return (
+        f"default-src 'none'; style-src 'sha256-{digest}'; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'none'"
+    )
+
+
+#: The Content-Security-Policy the HTML output works under (its one inline style, nothing else).
+HTML_CSP = _style_csp(_STYLE)
+
+
 def render_html(doc: Document) -> str:
     esc = html.escape
     parts = []
@@ -143,7 +172,7 @@ def render_html(doc: Document) -> str:
         for n in doc.upstream_translation
     ) + "".join(f'<li class="warning">warning: {esc(w)}</li>' for w in doc.warnings)
     summary = ", ".join(f"{v} {k}" for k, v in stats.items() if v)
-    title = esc(doc.id or "document")
+    title = esc(printable(doc.id or "document"))
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8"><title>transnorm: {title}</title>'

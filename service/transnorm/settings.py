@@ -154,12 +154,30 @@ class Settings(BaseSettings):
         1, ge=1, description="gunicorn worker processes", json_schema_extra={"cli": ("serve",)}
     )
     http_threads: int = Field(
-        4, ge=1, description="request threads per worker", json_schema_extra={"cli": ("serve",)}
+        16, ge=1, description="request threads per worker", json_schema_extra={"cli": ("serve",)}
     )
     request_timeout: int = Field(
         120,
         ge=1,
         description="seconds before a stuck worker is replaced",
+        json_schema_extra={"cli": ("serve",)},
+    )
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="seconds a request's headers may take, extended by one per min_rate bytes (408 after)",
+        json_schema_extra={"cli": ("serve",)},
+    )
+    body_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="seconds a request's body may take, extended by one per min_rate bytes (408 after)",
+        json_schema_extra={"cli": ("serve",)},
+    )
+    min_rate: int = Field(
+        500,
+        ge=1,
+        description="bytes per second a client must send to earn more time for its request",
         json_schema_extra={"cli": ("serve",)},
     )
     api_keys: Annotated[tuple[str, ...], NoDecode] = Field(

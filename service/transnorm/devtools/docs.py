@@ -1,12 +1,14 @@
-"""Documentation generated from the code: the README's settings table.
+"""Documentation generated from the code: the README's settings and endpoint tables.
 
-``python -m transnorm.devtools.docs`` prints it; a test checks that the README has it verbatim.
+``python -m transnorm.devtools.docs`` prints both, ``… --update README.md`` rewrites them in
+place; tests check that the README has them verbatim.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from ..settings import Settings, commands, env_name, flag_name
 
@@ -41,5 +43,57 @@ def settings_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+ACCESS = {
+    "open": "open",
+    "key": "API key¹",
+    "libretranslate": "`api_key`²",
+}
+
+
+def endpoint_table(document: dict[str, Any] | None = None) -> str:
+    """Every operation of the OpenAPI document: path, summary and description, access, rate limit."""
+    document = document or openapi_document()
+    rows = ["| endpoint | what | access | limited³ |", "|---|---|---|---|"]
+    for path, methods in document["paths"].items():
+        for method, op in methods.items():
+            what = op["summary"] + (f". {op['description']}" if op.get("description") else "")
+            limited = "yes" if "429" in op["responses"] else ""
+            what = what.replace("|", "\\|")
+            rows.append(f"| `{method.upper()} {path}` | {what} | {ACCESS[op['x-access']]} | {limited} |")
+    return "\n".join(rows) + "\n"
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of an app with default settings and no models."""
+    from ..engine import NoEngine
+    from ..pipeline import Pipeline
+    from ..server import create_app
+    from ..server.openapi import spec
+
+    settings = Settings()
+    app = create_app(settings, Pipeline(settings, engine=NoEngine()), background=False)
+    with app.app_context():
+        return spec(app)
+
+
+def update(readme: Path) -> None:
+    """Replace each generated table in ``readme`` (found by its header line) with a fresh one."""
+    lines = readme.read_text(encoding="utf-8").split("\n")
+    for table in (settings_table(), endpoint_table()):
+        header = table.split("\n", 1)[0]
+        start = lines.index(header)
+        end = start
+        while end < len(lines) and lines[end].startswith("|"):
+            end += 1
+        lines[start:end] = table.rstrip("\n").split("\n")
+    readme.write_text("\n".join(lines), encoding="utf-8")
+
+
 if __name__ == "__main__":
-    print(settings_table(), end="")
+    import sys
+
+    if sys.argv[1:2] == ["--update"]:
+        update(Path(sys.argv[2] if len(sys.argv) > 2 else "README.md"))
+    else:
+        print(settings_table())
+        print(endpoint_table(), end="")

@@ -30,7 +30,7 @@ def create_app(
     from ..settings import Settings
     from . import middleware
     from .api import api
-    from .errors import register_error_handlers
+    from .errors import JSONProvider, register_error_handlers
     from .libretranslate import lt
     from .ops import ops
     from .page import page
@@ -39,13 +39,14 @@ def create_app(
     settings = settings or Settings.from_env()
     app = Flask("transnorm", static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_bytes + 64 * 1024  # JSON framing overhead
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json = JSONProvider(app)
     state = State(settings, pipeline)
     app.extensions["transnorm"] = state
     middleware.install(app)
-    app.register_blueprint(ops)
-    app.register_blueprint(page)
+    # In this order in /openapi.json and the README.
     app.register_blueprint(api, url_prefix="/v1")
+    app.register_blueprint(page)
+    app.register_blueprint(ops)
     app.register_blueprint(lt)
     register_error_handlers(app)
     if background:

@@ -6,53 +6,82 @@ import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from pydantic import ValidationError
 
 from ..detect import all_languages
-from ..document import Document
+from ..document import DocumentDict
 from ..errors import OptionsError, TooLargeError, TransnormError
 from ..options import FORMATS, Options
 from ..render import FORMAT_MEDIA_TYPES, render
-from .errors import ApiError, problem_for
+from .declare import Param, endpoint
+from .errors import ApiError, problem_body
+from .schemas import BatchRequest, BatchResponse, Languages, NormalizeRequest, Problem
 from .state import State
 
 api = Blueprint("api", __name__)
 
 _ACCEPT = {"application/json": "json", "text/plain": "text", "text/html": "html"}
+#: Options that may also come in the query string (a JSON body's options win over them).
+QUERY_OPTIONS = ("markers", "chrome", "errors", "beam_size", "alternatives", "source", "target")
+_INTEGERS = ("beam_size", "alternatives")
 
 
 def _state() -> State:
     return current_app.extensions["transnorm"]
 
 
-INTEGER_OPTIONS = ("beam_size", "alternatives")
-QUERY_OPTIONS = ("markers", "chrome", "errors", "beam_size", "alternatives", "source", "target")
+def _query_params() -> list[Param]:
+    """The query parameters, each described by the Options field it sets."""
+    properties = Options.model_json_schema()["properties"]
+    params = [
+        Param("format", {"enum": list(FORMATS)}, "Response format; otherwise from Accept (JSON by default).")
+    ]
+    for name in QUERY_OPTIONS:
+        schema = {k: v for k, v in properties[name].items() if k not in ("title", "default", "description")}
+        # A query parameter is present or absent; it is never null.
+        schema = next((s for s in schema.pop("anyOf", ()) if s.get("type") != "null"), schema)
+        params.append(Param(name, schema, properties[name].get("description", "")))
+    params.append(Param("id", {"type": "string"}, "Document id (for a text/plain body)."))
+    return params
+
+
+def _problem(status: int, description: str) -> tuple[str, dict[str, Any]]:
+    return description, {"application/problem+json": Problem}
+
+
+ERRORS = {
+    400: _problem(
+        400,
+        "Invalid UTF-8 (with byte_offset), malformed JSON or framing, missing text, bad options, "
+        "more documents than TRANSNORM_MAX_BATCH_DOCUMENTS",
+    ),
+    401: _problem(401, "A valid API key is required"),
+    408: _problem(408, "The request did not arrive in time"),
+    413: _problem(413, "Body over the limit"),
+    415: _problem(415, "Unsupported content type or charset"),
+    503: _problem(503, "Models are loading, or failed to load (the detail says which)"),
+}
 
 
 def _options(data: Any, query_format: str | None) -> Options:
-    """Options from the body merged over the query string; both are validated in full."""
+    """Options from the body merged over the query string; each source is validated on its own."""
     if data is not None and not isinstance(data, dict):
         raise OptionsError(f"options must be an object; got {type(data).__name__}")
     query: dict[str, Any] = {}
     for name in QUERY_OPTIONS:
         if name in request.args:
-            value = request.args[name]
-            if name in INTEGER_OPTIONS:
+            value: Any = request.args[name]
+            if name in _INTEGERS:
                 try:
                     value = int(value)
                 except ValueError:
-                    raise OptionsError(f"{name} must be an integer") from None
+                    raise OptionsError(f"{name} must be an integer; got {value!r}") from None
             query[name] = value
-    # Each source is validated on its own: a bad value is an error even where another overrides it.
     Options.from_mapping(query)
-    Options.from_mapping(_without_cross_checks(data or {}))
+    Options.from_mapping({k: v for k, v in (data or {}).items() if k not in ("source", "target")})
     values = {**query, **(data or {})}
     values["format"] = query_format or values.get("format") or _format_from_accept()
     return Options.from_mapping(values)
-
-
-def _without_cross_checks(values: dict[str, Any]) -> dict[str, Any]:
-    # target/source are checked together once merged (a target alone may need the query's source).
-    return {k: v for k, v in values.items() if k not in ("source", "target")}
 
 
 def _format_from_accept() -> str:
@@ -61,9 +90,8 @@ def _format_from_accept() -> str:
 
 
 def _json_body() -> Any:
-    data = request.get_data(cache=True)
     try:
-        return json.loads(data)
+        return json.loads(request.get_data(cache=True))
     except UnicodeDecodeError as exc:
         raise ApiError(
             400,
@@ -77,14 +105,69 @@ def _json_body() -> Any:
         raise ApiError(400, "Malformed JSON", "the JSON body is nested too deeply") from None
 
 
-def _respond(doc: Document, options: Options) -> Response:
+def _document_request(body: Any, where: str = "the JSON body") -> NormalizeRequest:
+    """A :class:`NormalizeRequest` from parsed JSON, with a readable message for what is wrong."""
+    if not isinstance(body, dict):
+        raise OptionsError(f'{where} must be an object with a "text" member')
+    try:
+        return NormalizeRequest.model_validate(body)
+    except ValidationError as exc:
+        raise OptionsError(_describe(exc, where)) from None
+
+
+def _describe(exc: ValidationError, where: str) -> str:
+    unknown = [str(e["loc"][0]) for e in exc.errors() if e["type"] == "extra_forbidden"]
+    if unknown:
+        return f"unknown member(s): {', '.join(sorted(unknown))}"
+    fields = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+    if "text" in fields:
+        return f'{where} needs a "text" member that is a string'
+    if "id" in fields:
+        return '"id" must be a string'
+    if "options" in fields:
+        return "options must be an object"
+    return "; ".join(str(e["msg"]) for e in exc.errors())
+
+
+def _respond(doc: Any, options: Options) -> Response:
     body = render(doc, options.format, options.markers, pretty=False)
-    return Response(body, content_type=FORMAT_MEDIA_TYPES[options.format])
+    response = Response(body, content_type=FORMAT_MEDIA_TYPES[options.format])
+    if options.format == "html":
+        from ..render import HTML_CSP
+
+        response.headers["Content-Security-Policy"] = HTML_CSP
+    return response
+
+
+def _check_size(data: bytes | str) -> None:
+    limit = _state().settings.max_bytes
+    size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise TooLargeError(f"document is {size} bytes; the limit is {limit} (TRANSNORM_MAX_BYTES)")
 
 
 @api.post("/normalize")
+@endpoint(
+    "Normalize one document",
+    description="The body is the document as text/plain, or JSON {text, id?, options?}. The response "
+    "format comes from ?format=, else Accept.",
+    access="key",
+    limited=True,
+    query=_query_params(),
+    body={"text/plain": {"type": "string"}, "application/json": NormalizeRequest},
+    responses={
+        200: (
+            "The normalized document",
+            {
+                "application/json": DocumentDict,
+                "text/plain": {"type": "string"},
+                "text/html": {"type": "string"},
+            },
+        ),
+        **ERRORS,
+    },
+)
 def normalize():  # type: ignore[no-untyped-def]
-    """Body: the document as ``text/plain``, or JSON ``{"text", "id"?, "options"?}``."""
     query_format = request.args.get("format")
     if query_format is not None and query_format not in FORMATS:
         raise OptionsError(f"format must be one of {', '.join(FORMATS)}; got {query_format!r}")
@@ -94,31 +177,19 @@ def normalize():  # type: ignore[no-untyped-def]
         if charset not in ("utf-8", "utf8"):
             raise ApiError(415, "Unsupported charset", f"documents must be UTF-8, not {charset}")
         options = _options({}, query_format)
-        data: bytes | str = request.get_data(cache=False)
+        data: bytes | str = request.get_data(cache=True)
         doc_id = request.args.get("id")
     elif mimetype == "application/json":
-        body = _json_body()
-        if not isinstance(body, dict):
-            raise ApiError(400, "Invalid request", 'the JSON body must be an object with a "text" member')
-        unknown = set(body) - {"text", "id", "options"}
-        if unknown:
-            raise ApiError(400, "Invalid request", f"unknown member(s): {', '.join(sorted(unknown))}")
-        if not isinstance(body.get("text"), str):
-            raise ApiError(400, "Invalid request", 'the JSON body needs a "text" member that is a string')
-        if body.get("id") is not None and not isinstance(body["id"], str):
-            raise ApiError(400, "Invalid request", '"id" must be a string')
-        options = _options(body.get("options"), query_format)
-        data, doc_id = body["text"], body.get("id")
+        req = _document_request(_json_body())
+        options = _options(req.options, query_format)
+        data, doc_id = req.text, req.id
     else:
         raise ApiError(
             415,
             "Unsupported media type",
             f"send the document as text/plain or application/json, not {mimetype or 'no content type'}",
         )
-    limit = _state().settings.max_bytes
-    size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
-    if size > limit:
-        raise TooLargeError(f"document is {size} bytes; the limit is {limit} (TRANSNORM_MAX_BYTES)")
+    _check_size(data)
     (doc,) = _state().normalize([(data, options, doc_id)])
     if isinstance(doc, TransnormError):
         raise doc
@@ -126,59 +197,70 @@ def normalize():  # type: ignore[no-untyped-def]
 
 
 @api.post("/normalize/batch")
+@endpoint(
+    "Normalize several documents; their sentences share model calls",
+    description='{"documents": [{"text", "id"?, "options"?}…]} (at most TRANSNORM_MAX_BATCH_DOCUMENTS) → '
+    '{"results": [{"id", "result"} or {"id", "error"}…]} in order. A malformed batch is a 400 naming the '
+    "document; a document over the size limit, or one the pipeline refuses, fails alone, in place.",
+    access="key",
+    limited=True,
+    body={"application/json": BatchRequest},
+    responses={
+        200: ("One result or error per document, in order", {"application/json": BatchResponse}),
+        **ERRORS,
+    },
+)
 def normalize_batch():  # type: ignore[no-untyped-def]
-    """Body: ``{"documents": [{"id", "text", "options"}, ...]}``; one result per document, in order."""
     if request.mimetype != "application/json":
         raise ApiError(415, "Unsupported media type", "send the batch as application/json")
     body = _json_body()
-    documents = body.get("documents") if isinstance(body, dict) else None
-    if not isinstance(documents, list):
-        raise ApiError(400, "Invalid request", 'the body must be {"documents": [...]}')
-    for i, item in enumerate(documents):
-        if not isinstance(item, dict):
-            raise ApiError(
-                400, "Invalid request", f"documents[{i}] must be an object, not {type(item).__name__}"
-            )
+    try:
+        batch = BatchRequest.model_validate(body)
+    except ValidationError as exc:
+        loc = exc.errors()[0]["loc"]
+        detail = 'the body must be {"documents": [...]}'
+        if len(loc) >= 2 and loc[0] == "documents":
+            detail = f"documents[{loc[1]}] must be an object"
+        raise ApiError(400, "Invalid request", detail) from None
     limit = _state().settings.max_batch_documents
-    if len(documents) > limit:
-        raise ApiError(413, "Batch too large", f"at most {limit} documents per batch; got {len(documents)}")
-    items: list[tuple[str, Options | None, str | None]] = []
-    errors: dict[int, dict[str, Any]] = {}
-    for i, item in enumerate(documents):
+    if len(batch.documents) > limit:
+        raise ApiError(
+            400, "Batch too large", f"at most {limit} documents per batch; got {len(batch.documents)}"
+        )
+    # The whole batch is checked against the schema before anything runs: a malformed document
+    # is a caller's bug, answered 400 naming it. What the schema cannot say (a document over the
+    # size limit, text the pipeline refuses, a model error) fails that document alone, in place.
+    items: list[tuple[str, Options, str | None]] = []
+    for i, item in enumerate(batch.documents):
+        where = f"documents[{i}]"
         try:
-            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-                raise OptionsError('each document must be an object with a "text" string')
-            unknown = set(item) - {"text", "id", "options"}
-            if unknown:
-                raise OptionsError(f"unknown member(s): {', '.join(sorted(unknown))}")
-            if item.get("id") is not None and not isinstance(item["id"], str):
-                raise OptionsError('"id" must be a string')
-            items.append((item["text"], _options(item.get("options"), "json"), item.get("id")))
-        except TransnormError as exc:
-            status, title, extra = problem_for(exc)
-            errors[i] = {"status": status, "title": title, "detail": str(exc), **extra}
-            items.append(("", None, None))
-    todo = [i for i in range(len(items)) if i not in errors]
-    results = _state().normalize([items[i] for i in todo])
+            doc = _document_request(item, "the document")
+            items.append((doc.text, _options(doc.options, "json"), doc.id))
+        except OptionsError as exc:
+            raise ApiError(400, "Invalid request", f"{where}: {exc}") from None
     out: list[dict[str, Any]] = [{} for _ in items]
+    todo = []
+    for i, (text, _, doc_id) in enumerate(items):
+        try:
+            _check_size(text)
+            todo.append(i)
+        except TransnormError as exc:
+            out[i] = {"id": doc_id, "error": problem_body(exc)}
+    results = _state().normalize([items[i] for i in todo])
     for i, result in zip(todo, results, strict=True):
         doc_id = items[i][2]
         if isinstance(result, TransnormError):
-            status, title, extra = problem_for(result)
-            out[i] = {
-                "id": doc_id,
-                "error": {"status": status, "title": title, "detail": str(result), **extra},
-            }
+            out[i] = {"id": doc_id, "error": problem_body(result)}
         else:
             out[i] = {"id": doc_id, "result": result.to_dict()}
-    for i, error in errors.items():
-        item = documents[i]
-        doc_id = item.get("id") if isinstance(item, dict) else None
-        out[i] = {"id": doc_id if isinstance(doc_id, str) else None, "error": error}
     return jsonify(results=out)
 
 
 @api.get("/languages")
+@endpoint(
+    "Installed translation pairs into English, and the languages the detector can name",
+    responses={200: ("Languages", {"application/json": Languages})},
+)
 def languages():  # type: ignore[no-untyped-def]
     state = _state()
     pairs = []

@@ -1,21 +1,37 @@
-"""Errors as ``application/problem+json`` (RFC 9457). Bad input never becomes a 5xx."""
+"""Errors: ``application/problem+json`` (RFC 9457) on the ``/v1`` API and the service's own
+routes, ``{"error": "..."}`` on the LibreTranslate routes — chosen by the route's blueprint.
+Bad input never becomes a 5xx, and an error never echoes a value it cannot encode.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, Response, json, request
+import json
+import logging
+import traceback
+from typing import Any
+
+from flask import Flask, Response, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from ..errors import DecodeError, InputError, ModelError, OptionsError, TooLargeError, TransnormError
+from ..render import to_json
+from .declare import error_style
 
 PROBLEM = "application/problem+json"
-# LibreTranslate's endpoints answer errors as LibreTranslate does: {"error": "..."}.
-LT_PATHS = frozenset({"/translate", "/detect", "/languages", "/frontend/settings"})
+log = logging.getLogger("transnorm.http")
 
 
-def lt_error(status: int, message: str) -> Response:
-    return Response(
-        json.dumps({"error": message}, ensure_ascii=False), status=status, mimetype="application/json"
-    )
+def dumps(data: Any) -> str:
+    """JSON, non-ASCII as is; a lone surrogate (which UTF-8 cannot carry) as a ``\\u`` escape."""
+    return to_json(data, pretty=False).removesuffix("\n")
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, with :func:`dumps`'s handling of lone surrogates."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return dumps(obj)
 
 
 class ApiError(Exception):
@@ -26,10 +42,29 @@ class ApiError(Exception):
         self.status, self.title, self.detail, self.extra = status, title, detail, extra
 
 
+class LTError(Exception):
+    """An error in LibreTranslate's words."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def problem(status: int, title: str, detail: str, **extra: object) -> Response:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     body["instance"] = request.path if request else None
-    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM)
+    return Response(dumps(body), status=status, mimetype=PROBLEM)
+
+
+def lt_error(status: int, message: str) -> Response:
+    return Response(dumps({"error": message}), status=status, mimetype="application/json")
+
+
+def error(app: Flask, status: int, title: str, detail: str, **extra: object) -> Response:
+    """An error in the format of the route the request addresses."""
+    if error_style(app, request) == "libretranslate":
+        return lt_error(status, detail)
+    return problem(status, title, detail, **extra)
 
 
 def problem_for(exc: TransnormError) -> tuple[int, str, dict[str, object]]:
@@ -47,20 +82,44 @@ def problem_for(exc: TransnormError) -> tuple[int, str, dict[str, object]]:
     return 500, "Processing failed", {}
 
 
+def problem_body(exc: TransnormError) -> dict[str, Any]:
+    status, title, extra = problem_for(exc)
+    return {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": str(exc),
+        "code": exc.code,
+        **extra,
+    }
+
+
+def log_unexpected(exc: BaseException) -> None:
+    """The traceback of an unexpected error, without its message (which may quote a document)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error(json.dumps({"event": "unexpected error", "type": type(exc).__name__, "traceback": frames}))
+
+
 def register_error_handlers(app: Flask) -> None:
     from .state import NotReady
 
     @app.errorhandler(NotReady)
     def _not_ready(exc: NotReady) -> Response:
-        return problem(503, "Not ready", str(exc))
+        return error(app, 503, "Not ready", str(exc))
 
     @app.errorhandler(ApiError)
     def _api(exc: ApiError) -> Response:
         return problem(exc.status, exc.title, exc.detail, **exc.extra)
 
+    @app.errorhandler(LTError)
+    def _lt(exc: LTError) -> Response:
+        return lt_error(exc.status, str(exc))
+
     @app.errorhandler(TransnormError)
     def _library(exc: TransnormError) -> Response:
         status, title, extra = problem_for(exc)
+        if error_style(app, request) == "libretranslate":
+            return lt_error(status if status in (413, 503) else 400, str(exc))
         return problem(status, title, str(exc), code=exc.code, **extra)
 
     @app.errorhandler(HTTPException)
@@ -68,10 +127,9 @@ def register_error_handlers(app: Flask) -> None:
         detail = exc.description or exc.name
         if exc.code == 413:
             detail = f"the request body is larger than the limit of {app.config['MAX_CONTENT_LENGTH']} bytes"
-        if request.path in LT_PATHS:
-            response = lt_error(exc.code or 500, f"{exc.name}: {detail}")
-        else:
-            response = problem(exc.code or 500, exc.name, detail)
+        if exc.code == 405 and error_style(app, request) == "libretranslate":
+            detail = f"{exc.name}: {detail}"
+        response = error(app, exc.code or 500, exc.name, detail)
         for name, value in exc.get_headers():
             if name.lower() != "content-type":  # e.g. Allow on 405
                 response.headers[name] = value
@@ -79,7 +137,5 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        app.logger.exception("unhandled error")
-        if request.path in LT_PATHS:
-            return lt_error(500, "Internal error; it has been logged")
-        return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
+        log_unexpected(exc)
+        return error(app, 500, "Internal error", "an unexpected error occurred; it has been logged")

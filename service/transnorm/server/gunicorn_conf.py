@@ -21,7 +21,9 @@ bind = [
 ]
 workers = _settings.workers
 threads = _settings.http_threads
-worker_class = "gthread"
+# gthread with deadlines on reading requests: slow clients get 408 and free their thread.
+worker_class = "transnorm.server.transport.Worker"
+loglevel = "info"
 preload_app = False
 # A request slower than this is aborted and its worker replaced: the bounded request time.
 timeout = _settings.request_timeout

@@ -1,146 +1,131 @@
 """A LibreTranslate-compatible API (``/translate``, ``/detect``, ``/languages``,
-``/frontend/settings``) over the same pipeline as ``/v1``, so existing clients work.
+``/frontend/settings``, ``/health``, ``/spec``) over the same pipeline as ``/v1``, so existing
+clients work. Parameters, checks, their order and their messages follow LibreTranslate's
+``app.py`` (1.9): JSON, a form or the query string; codes lower-cased, Chinese as ``zh-Hans`` and
+``zh-Hant``, Brazilian Portuguese as ``pt-BR``; a list of n texts costs n requests.
 
 Differences from LibreTranslate: with ``source: "auto"`` every item is normalized span by span
 (mixed documents work, English is left alone) and ``detectedLanguage`` names the main foreign
 language of each item; page chrome is kept (a translation client expects all its text back);
-``alternatives`` come from the model's n-best list per translated span (the k-th alternative
-of an item puts every span's k-th hypothesis in place; text that was not translated has none,
-so an all-English item has no alternatives); targets other than English need an explicit
-source and an installed package for that pair.
+``alternatives`` come from the model's n-best list per translated span (0–8); targets other than
+English need an explicit source and an installed package for that pair; CORS is off unless
+configured; files and suggestions are off.
 """
 
 from __future__ import annotations
 
 import html
-import re
+import math
 from collections import Counter
 from html.parser import HTMLParser
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Request, current_app, jsonify, request
 
 from ..detect import ZXX
 from ..document import Action, Document
-from ..errors import OptionsError, TransnormError
-from ..options import LANG_CODE_PATTERN, MAX_ALTERNATIVES, Options
-from ..packages import by_source
-from .errors import lt_error
-from .middleware import given_key, key_is_valid
-from .state import NotReady, State
+from ..errors import TransnormError
+from ..options import MAX_ALTERNATIVES, Options
+from ..packages import language_names, load_manifest
+from .codes import accepted, from_lt, sources, to_lt
+from .declare import endpoint
+from .errors import LTError
+from .schemas import (
+    Health,
+    LTDetectForm,
+    LTDetectRequest,
+    LTSettings,
+    LTTranslateForm,
+    LTTranslateRequest,
+    LTTranslateResponse,
+)
+from .schemas import LTError as LTErrorModel
+from .state import State
 
 lt = Blueprint("libretranslate", __name__)
-LANG_CODE = re.compile(LANG_CODE_PATTERN)
 
-NAMES = {
-    "en": "English",
-    "zh": "Chinese",
-    "ru": "Russian",
-    "uk": "Ukrainian",
-    "ja": "Japanese",
-    "ko": "Korean",
-    "fr": "French",
-    "de": "German",
-    "es": "Spanish",
-    "it": "Italian",
-    "pt": "Portuguese",
-    "nl": "Dutch",
-    "ar": "Arabic",
-    "he": "Hebrew",
-    "hi": "Hindi",
-    "el": "Greek",
-    "bg": "Bulgarian",
-    "sr": "Serbian",
-    "mk": "Macedonian",
-    "be": "Belarusian",
-    "th": "Thai",
-    "pl": "Polish",
-    "tr": "Turkish",
-    "vi": "Vietnamese",
+LT_ERRORS = {
+    400: ("Invalid request (LibreTranslate's message)", {"application/json": LTErrorModel}),
+    403: ("Invalid API key", {"application/json": LTErrorModel}),
+    408: ("The request did not arrive in time", {"application/json": LTErrorModel}),
+    413: ("Body over the limit", {"application/json": LTErrorModel}),
+    503: ("Models are loading, or failed to load", {"application/json": LTErrorModel}),
 }
-
-
-class LTError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-@lt.errorhandler(LTError)
-def _on_lt_error(exc: LTError) -> Response:
-    return lt_error(exc.status, str(exc))
-
-
-@lt.errorhandler(TransnormError)
-def _on_library_error(exc: TransnormError) -> Response:
-    status = 503 if exc.code == "model-error" else 400
-    return lt_error(status, str(exc))
-
-
-def _params() -> dict[str, Any]:
-    """Request parameters from JSON, a form, or the query string, as LibreTranslate accepts them."""
-    if request.is_json:
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise LTError(400, "Invalid request: the JSON body must be an object")
-        return data
-    params: dict[str, Any] = {}
-    for source in (request.args, request.form):
-        for key in source:
-            values = source.getlist(key)
-            params[key] = values if key == "q" and len(values) > 1 else values[0]
-    return params
-
-
-def _count(value: Any, name: str) -> int:
-    """A whole number from JSON (``2``, ``2.0``) or a form (``"2"``); anything else is a 400."""
-    if value is None or value == "":
-        return 0
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise LTError(400, f"Invalid request: {name} must be an integer")
-    return value
-
-
-def _check_key(params: dict[str, Any]) -> None:
-    keys = current_app.extensions["transnorm"].settings.api_keys
-    if not keys:
-        return
-    if not key_is_valid(given_key(params), keys):
-        raise LTError(403, "Invalid API key")
 
 
 def _state() -> State:
     return current_app.extensions["transnorm"]
 
 
-@lt.errorhandler(NotReady)
-def _on_not_ready(exc: NotReady) -> Response:
-    return lt_error(503, str(exc).capitalize())
+def params(req: Request | None = None) -> dict[str, Any]:
+    """Request parameters from JSON, or else a form and the query string, as LibreTranslate reads
+    them (a repeated ``q`` field is a list)."""
+    req = req or request
+    if req.is_json:
+        try:
+            data = req.get_json(silent=True)
+        except RecursionError:
+            data = None
+        if not isinstance(data, dict):
+            raise LTError(400, "Invalid JSON format")
+        return data
+    values: dict[str, Any] = {}
+    for source in (req.args, req.form):
+        for key in source:
+            found = source.getlist(key)
+            values[key] = found if key == "q" and len(found) > 1 else found[0]
+    return values
 
 
-def _texts(params: dict[str, Any]) -> tuple[list[str], bool]:
-    q = params.get("q")
-    if q is None or q == "" or q == []:
+def lt_api_key() -> str:
+    """The ``api_key`` parameter (declared routes with LibreTranslate access read it)."""
+    key = params().get("api_key")
+    return key if isinstance(key, str) else ""
+
+
+def _cost(req: Request) -> int:
+    """LibreTranslate counts a list of n texts as n requests."""
+    try:
+        q = params(req).get("q")
+    except LTError:
+        return 1
+    return max(1, len(q)) if isinstance(q, list) else 1
+
+
+def _alternatives(value: Any) -> int:
+    """LibreTranslate's ``int(alternatives)``, negative as 0; what it cannot read is a 400."""
+    try:
+        if isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
+            raise ValueError
+        number = max(0, int(value.strip() if isinstance(value, str) else value))
+    except (ValueError, TypeError, OverflowError):
+        raise LTError(400, "Invalid request: alternatives parameter is not a number") from None
+    if number > MAX_ALTERNATIVES:
+        raise LTError(400, f"Invalid request: alternatives parameter must be <= {MAX_ALTERNATIVES}")
+    return number
+
+
+def _texts(values: dict[str, Any], is_form: bool) -> tuple[list[str], bool]:
+    q = values.get("q")
+    if not q:
         raise LTError(400, "Invalid request: missing q parameter")
     batch = isinstance(q, list)
     items = q if batch else [q]
     if not all(isinstance(x, str) for x in items):
         raise LTError(400, "Invalid request: q must be a string or a list of strings")
+    if is_form:
+        items = ["\n".join(x.splitlines()) for x in items]  # CRLF as LF, as LibreTranslate does
     settings = _state().settings
     if batch and len(items) > settings.max_batch_documents:
         raise LTError(
             400,
             f"Invalid request: request ({len(items)}) exceeds text limit ({settings.max_batch_documents})",
         )
-    chars = sum(len(x.encode("utf-8", "surrogatepass")) for x in items)
-    if chars > settings.max_bytes:
-        raise LTError(
-            400, f"Invalid request: request ({chars}) exceeds character limit ({settings.max_bytes})"
-        )
+    for text in items:
+        if len(text) > settings.max_bytes:
+            raise LTError(
+                400, f"Invalid request: request ({len(text)}) exceeds text limit ({settings.max_bytes})"
+            )
     return items, batch
 
 
@@ -150,7 +135,11 @@ def language_shares(docs: list[Document]) -> tuple[Counter[str], dict[str, float
     confidence: dict[str, float] = {}
     for doc in docs:
         for span in doc.spans:
-            if span.lang == ZXX or span.action == Action.NORMALIZED:
+            if (
+                span.lang == ZXX
+                or span.action == Action.NORMALIZED
+                or (span.reason is not None and span.action == Action.KEPT)
+            ):
                 continue
             chars[span.lang] += sum(c.isalpha() for c in span.source_text)
             confidence[span.lang] = max(confidence.get(span.lang, 0.0), span.lang_confidence)
@@ -159,7 +148,7 @@ def language_shares(docs: list[Document]) -> tuple[Counter[str], dict[str, float
 
 def detected(docs: list[Document]) -> dict[str, Any]:
     """The main language of an item: the foreign language with the most letters, else English;
-    confidence 0–100 as LibreTranslate reports it."""
+    confidence 0–100 as LibreTranslate reports it (0 for text with no letters at all)."""
     chars, confidence = language_shares(docs)
     foreign = [(n, lang) for lang, n in chars.items() if lang != "en" and n]
     if foreign:
@@ -168,7 +157,7 @@ def detected(docs: list[Document]) -> dict[str, Any]:
         lang = "en"
     else:
         return {"language": "en", "confidence": 0.0}
-    return {"language": lang, "confidence": round(100 * confidence[lang], 1)}
+    return {"language": to_lt(lang), "confidence": round(100 * confidence[lang], 1)}
 
 
 class _HTMLText(HTMLParser):
@@ -256,44 +245,48 @@ def _run(texts: list[str], options: Options) -> list[Document]:
     results = _state().normalize([(t, options, None) for t in texts])
     for result in results:
         if isinstance(result, TransnormError):
-            raise result
+            raise LTError(400, f"Invalid request: {result}")
     return results  # type: ignore[return-value]
 
 
-@lt.route("/translate", methods=["POST"])
+@lt.post("/translate")
+@endpoint(
+    "Translate text (LibreTranslate)",
+    description="A form, JSON or the query string: q (a text or a list), source (a code or auto), target, "
+    "format (text or html), alternatives, api_key → translatedText, detectedLanguage (with auto), "
+    "alternatives (when asked).",
+    access="libretranslate",
+    limited=True,
+    cost=_cost,
+    body={
+        "application/json": LTTranslateRequest,
+        "application/x-www-form-urlencoded": LTTranslateForm,
+        "multipart/form-data": LTTranslateForm,
+    },
+    responses={200: ("Translation", {"application/json": LTTranslateResponse}), **LT_ERRORS},
+)
 def translate():  # type: ignore[no-untyped-def]
-    params = _params()
-    _check_key(params)
-    items, batch = _texts(params)
-    source = params.get("source") or "auto"
-    target = params.get("target") or "en"
-    fmt = params.get("format") or "text"
+    values = params()
+    items, batch = _texts(values, not request.is_json)
+    source, target = from_lt(values.get("source")), from_lt(values.get("target"))
+    if not source:
+        raise LTError(400, "Invalid request: missing source parameter")
+    if not target:
+        raise LTError(400, "Invalid request: missing target parameter")
+    alternatives = _alternatives(values.get("alternatives", 0))
+    pipeline = _state().loaded()
+    source_codes, target_codes = accepted(pipeline)
+    if not isinstance(source, str) or (source != "auto" and source not in source_codes):
+        raise LTError(400, f"{source} is not supported")
+    if not isinstance(target, str) or target not in target_codes:
+        raise LTError(400, f"{target} is not supported")
+    if target != "en" and (source, target) not in pipeline.engine.packages():
+        raise LTError(400, f"{target} is not supported")
+    fmt = values.get("format")
+    fmt = "text" if fmt in (None, "") else fmt  # LibreTranslate takes any false value; JSON null or ""
     if fmt not in ("text", "html"):
-        raise LTError(400, f"Invalid request: format must be text or html, not {fmt}")
-    alternatives = _count(params.get("alternatives"), "alternatives")
-    if not 0 <= alternatives <= MAX_ALTERNATIVES:
-        raise LTError(400, f"Invalid request: alternatives must be from 0 to {MAX_ALTERNATIVES}")
-    if not isinstance(source, str) or not isinstance(target, str):
-        raise LTError(400, "Invalid request: source and target must be strings")
-    for name, code in (("source", source), ("target", target)):
-        if not (LANG_CODE.fullmatch(code) or (name == "source" and code == "auto")):
-            raise LTError(400, f"Invalid request: {name} must be a language code, not {code!r}")
-    installed = _state().loaded().engine.packages()
-    if target != "en" and (source == "auto" or (source, target) not in installed):
-        pairs = ", ".join(sorted(f"{p.from_code}→{p.to_code}" for p in installed.values()))
-        raise LTError(
-            400,
-            f"{target} is not supported as a target language here: transnorm normalizes into "
-            f"English (installed: {pairs or 'none'})",
-        )
-    if source != "auto" and source != "en" and target == "en" and source not in by_source(installed.values()):
-        raise LTError(
-            400, f"{source} is not supported as a source language here: no {source}→en package is installed"
-        )
-    try:
-        options = Options(chrome="keep", source=source, target=target, alternatives=alternatives)
-    except OptionsError as exc:
-        raise LTError(400, f"Invalid request: {exc}") from None
+        raise LTError(400, f"{fmt} format is not supported")
+    options = Options(chrome="keep", source=source, target=target, alternatives=alternatives)
     texts, docs, others = _translate_items(items, options, fmt == "html")
     body: dict[str, Any] = {"translatedText": texts if batch else texts[0]}
     if source == "auto":
@@ -304,11 +297,28 @@ def translate():  # type: ignore[no-untyped-def]
     return jsonify(body)
 
 
-@lt.route("/detect", methods=["POST"])
+@lt.post("/detect")
+@endpoint(
+    "Detect the language of text (LibreTranslate)",
+    description="[{language, confidence}], best first, confidence 0–100.",
+    access="libretranslate",
+    limited=True,
+    cost=_cost,
+    body={
+        "application/json": LTDetectRequest,
+        "application/x-www-form-urlencoded": LTDetectForm,
+        "multipart/form-data": LTDetectForm,
+    },
+    responses={
+        200: (
+            "Languages, best first",
+            {"application/json": {"type": "array", "items": {"$ref": "#/components/schemas/LTDetected"}}},
+        ),
+        **LT_ERRORS,
+    },
+)
 def detect():  # type: ignore[no-untyped-def]
-    params = _params()
-    _check_key(params)
-    items, _ = _texts(params)
+    items, _ = _texts(params(), not request.is_json)
     docs = _run(items, Options(chrome="keep"))
     chars, confidence = language_shares(docs)
     total = sum(chars.values())
@@ -316,7 +326,7 @@ def detect():  # type: ignore[no-untyped-def]
         return jsonify([{"language": "en", "confidence": 0.0}])
     ranked = sorted(
         (
-            {"language": lang, "confidence": round(100 * confidence[lang] * n / total, 1)}
+            {"language": to_lt(lang), "confidence": round(100 * confidence[lang] * n / total, 1)}
             for lang, n in chars.items()
             if n
         ),
@@ -325,22 +335,40 @@ def detect():  # type: ignore[no-untyped-def]
     return jsonify(ranked)
 
 
-@lt.route("/languages", methods=["GET", "POST"])
+@lt.get("/languages")
+@endpoint(
+    "Installed languages and their targets (LibreTranslate)",
+    description="[{code, name, targets}]; Chinese is zh-Hans and zh-Hant, Brazilian Portuguese pt-BR.",
+    responses={
+        200: (
+            "Languages",
+            {"application/json": {"type": "array", "items": {"$ref": "#/components/schemas/LTLanguage"}}},
+        )
+    },
+)
 def languages():  # type: ignore[no-untyped-def]
     state = _state()
-    pairs: dict[str, set[str]] = {"en": set()}
+    targets: dict[str, set[str]] = {"en": set()}
     if state.ready.is_set() and state.pipeline is not None:
         for info in state.pipeline.engine.packages().values():
-            pairs.setdefault(info.from_code, set()).add(info.to_code)
+            targets.setdefault(info.from_code, set()).add(info.to_code)
+        for code in sources(state.pipeline):
+            targets.setdefault(code, set()).add("en")
+    names = language_names(load_manifest(state.settings.manifest))
     return jsonify(
         [
-            {"code": code, "name": NAMES.get(code, code), "targets": sorted(targets)}
-            for code, targets in sorted(pairs.items())
+            {"code": to_lt(code), "name": names.get(code, code), "targets": sorted(to_lt(t) for t in found)}
+            for code, found in sorted(targets.items())
         ]
     )
 
 
 @lt.get("/frontend/settings")
+@endpoint(
+    "Limits and defaults for LibreTranslate's web client",
+    description="charLimit, batchLimit, apiKeys, keyRequired, the default source and target.",
+    responses={200: ("Settings", {"application/json": LTSettings})},
+)
 def frontend_settings():  # type: ignore[no-untyped-def]
     settings = _state().settings
     return jsonify(
@@ -359,3 +387,42 @@ def frontend_settings():  # type: ignore[no-untyped-def]
             },
         }
     )
+
+
+@lt.get("/health")
+@endpoint("Health (LibreTranslate)", responses={200: ("The service is up", {"application/json": Health})})
+def health():  # type: ignore[no-untyped-def]
+    return jsonify(status="ok")
+
+
+@lt.get("/spec")
+@endpoint(
+    "This API's OpenAPI document (LibreTranslate's path)",
+    responses={200: ("OpenAPI 3.1", {"application/json": {"type": "object"}})},
+)
+def spec():  # type: ignore[no-untyped-def]
+    from .openapi import spec as build
+
+    return jsonify(build(current_app))
+
+
+@lt.post("/translate_file")
+@endpoint(
+    "File translation (off, as LibreTranslate with it disabled)",
+    access="libretranslate",
+    responses={
+        403: ("Files translation are disabled on this server.", {"application/json": LTErrorModel}),
+        **LT_ERRORS,
+    },
+)
+def translate_file():  # type: ignore[no-untyped-def]
+    raise LTError(403, "Files translation are disabled on this server.")
+
+
+@lt.post("/suggest")
+@endpoint(
+    "Suggestions (off, as LibreTranslate with them disabled)",
+    responses={403: ("Suggestions are disabled on this server.", {"application/json": LTErrorModel})},
+)
+def suggest():  # type: ignore[no-untyped-def]
+    raise LTError(403, "Suggestions are disabled on this server.")

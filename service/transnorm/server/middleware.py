@@ -1,4 +1,6 @@
-"""Per-request concerns: request id, API keys, CORS, timing, metrics and JSON logs."""
+"""Per-request concerns, applied from each route's declaration: the body read under a deadline,
+API keys, rate limits, CORS, security headers, timing, metrics and a JSON log line per request.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +11,32 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, Response, g, request
 
-from .errors import LT_PATHS, lt_error, problem
+from .declare import declaration, error_style, route_endpoint
+from .errors import error
 from .metrics import LATENCY, REQUESTS
 from .ratelimit import RateLimiter
+from .transport import DeadlineExceeded, close_after, end_body, framing_errors, start_body
 
 log = logging.getLogger("transnorm.http")
-# Paths that never need a key: probes, metrics, docs and the page itself.
-OPEN_PATHS = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/", "/favicon.ico"}
-# Paths that do the work, and so count against TRANSNORM_REQUESTS_PER_MINUTE.
-LIMITED_PATHS = {"/v1/normalize", "/v1/normalize/batch", "/translate", "/detect"}
+
+#: What every response may load: nothing, and no page may frame it. Pages that need more (the
+#: page, HTML output, /docs) set their own policy.
+DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
 
 
-class _StderrHandler(logging.StreamHandler):
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever ``sys.stderr`` is at the time (test runners swap it)."""
 
     @property  # type: ignore[override]
@@ -50,45 +62,22 @@ def key_is_valid(given: str, keys: tuple[str, ...]) -> bool:
     """Constant-time comparison against every configured key."""
     ok = False
     for key in keys:
-        ok |= hmac.compare_digest(given.encode(), key.encode())
+        ok |= hmac.compare_digest(given.encode("utf-8", "surrogatepass"), key.encode())
     return ok
 
 
-def given_key(params: object = None) -> str:
-    """The API key a request sends: ``X-API-Key``, ``Authorization: Bearer``, or (LibreTranslate
-    clients) an ``api_key`` member of ``params``."""
+def header_key() -> str:
+    """The API key sent in ``X-API-Key`` or ``Authorization: Bearer``."""
     key = request.headers.get("X-API-Key") or ""
     auth = request.headers.get("Authorization", "")
     if not key and auth.lower().startswith("bearer "):
         key = auth[7:].strip()
-    if not key and hasattr(params, "get"):
-        key = params.get("api_key") or ""  # type: ignore[union-attr]
-    return key if isinstance(key, str) else ""
-
-
-def _client(keys: tuple[str, ...]) -> str:
-    """Who a request counts against: its API key if that key is valid, else its address (a made-up
-    key must not buy a fresh allowance)."""
-    params = None
-    if request.path in LT_PATHS:
-        params = request.get_json(silent=True) if request.is_json else request.values
-    key = given_key(params)
-    if keys and key and key_is_valid(key, keys):
-        return "key:" + key
-    return f"addr:{request.remote_addr}"
-
-
-def _too_many(limit: int, retry_after: float) -> Response:
-    detail = f"more than {limit} requests per minute from this client; retry in {retry_after:.0f} s"
-    if request.path in LT_PATHS:
-        response = lt_error(429, f"Too many requests: {detail}")
-    else:
-        response = problem(429, "Too Many Requests", detail)
-    response.headers["Retry-After"] = str(int(retry_after))
-    return response
+    return key
 
 
 def install(app: Flask) -> None:
+    from .libretranslate import lt_api_key
+
     state = app.extensions["transnorm"]
     settings = state.settings
     _configure_logging()
@@ -100,40 +89,84 @@ def install(app: Flask) -> None:
         path = Path(shared) / "ratelimit.sqlite" if shared else None
         limiter = RateLimiter(settings.requests_per_minute, path)
 
+    def client_key(key: str) -> str:
+        """Who a request counts against: a valid key, else the connecting address (a made-up key
+        must not buy a fresh allowance)."""
+        if settings.api_keys and key and key_is_valid(key, settings.api_keys):
+            return "key:" + key
+        return f"addr:{request.remote_addr}"
+
     @app.before_request
     def _start() -> Response | None:
         g.started = time.perf_counter()
         g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
         if request.method == "OPTIONS" and settings.cors_origins:
             return Response(status=204)
-        # The LibreTranslate endpoints check keys themselves (api_key parameter, 403 as LT does).
-        needs_key = settings.api_keys and request.path not in OPEN_PATHS and request.path not in LT_PATHS
-        if needs_key and not key_is_valid(given_key(), settings.api_keys):
-            return problem(401, "Unauthorized", "a valid API key is required (X-API-Key or Bearer)")
-        if limiter is not None and request.path in LIMITED_PATHS and request.method == "POST":
-            retry_after = limiter.hit(_client(settings.api_keys))
+        if request.method in ("POST", "PUT", "PATCH"):
+            failure = _read_body(settings.body_timeout)
+            if failure is not None:
+                return failure
+        decl = declaration(app, request.endpoint)
+        if decl is None:
+            return None
+        key = header_key()
+        if decl.access == "libretranslate":
+            key = lt_api_key() or key
+        # The limit first, as LibreTranslate's limiter: made-up keys count against the address.
+        if limiter is not None and decl.limited:
+            cost = decl.cost(request) if decl.cost else 1
+            retry_after = limiter.hit(client_key(key), cost)
             if retry_after is not None:
-                return _too_many(settings.requests_per_minute, retry_after)
+                detail = (
+                    f"more than {settings.requests_per_minute} requests per minute from this client; "
+                    f"retry in {retry_after:.0f} s"
+                )
+                if error_style(app, request) == "libretranslate":
+                    detail = "Slowdown: " + detail
+                response = error(app, 429, "Too Many Requests", detail)
+                response.headers["Retry-After"] = str(int(retry_after))
+                return response
+        if decl.access == "key" and settings.api_keys and not key_is_valid(key, settings.api_keys):
+            return error(app, 401, "Unauthorized", "a valid API key is required (X-API-Key or Bearer)")
+        if decl.access == "libretranslate" and settings.api_keys:
+            if not key:
+                return error(app, 400, "Bad Request", "Please contact the server operator to get an API key")
+            if not key_is_valid(key, settings.api_keys):
+                return error(app, 403, "Forbidden", "Invalid API key")
+        return None
+
+    def _read_body(timeout: float) -> Response | None:
+        """Read (and cache) the body now, under its deadline; framing errors are the client's."""
+        environ = request.environ
+        start_body(environ, timeout, request.content_length)
+        try:
+            request.get_data(cache=True)
+        except DeadlineExceeded:
+            g.close = True
+            return error(app, 408, "Request Timeout", "the request body did not arrive in time")
+        except framing_errors():
+            g.close = True  # where the next request would start is unknown
+            return error(app, 400, "Bad Request", "malformed request body (chunked framing)")
+        finally:
+            end_body(environ)
         return None
 
     @app.after_request
     def _finish(response: Response) -> Response:
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        endpoint = request.url_rule.rule if request.url_rule else "unmatched"
-        REQUESTS.labels(endpoint=endpoint, status=str(response.status_code)).inc()
-        LATENCY.labels(endpoint=endpoint).observe(elapsed)
+        endpoint = route_endpoint(app, request)
+        rule = next((r.rule for r in app.url_map.iter_rules() if r.endpoint == endpoint), "unmatched")
+        REQUESTS.labels(endpoint=rule, status=str(response.status_code)).inc()
+        LATENCY.labels(endpoint=rule).observe(elapsed)
         request_id = g.get("request_id", "")
         response.headers["X-Request-Id"] = request_id
-        origin = request.headers.get("Origin")
-        if (
-            origin
-            and settings.cors_origins
-            and ("*" in settings.cors_origins or origin in settings.cors_origins)
-        ):
-            response.headers["Access-Control-Allow-Origin"] = "*" if "*" in settings.cors_origins else origin
-            response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization, X-API-Key"
-            response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-            response.headers["Vary"] = "Origin"
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
+        if g.get("close"):
+            response.headers["Connection"] = "close"  # for servers that honour it; gunicorn:
+            close_after(request.environ)
+        _cors(response, request.headers.get("Origin"), settings.cors_origins)
         record = {
             "event": "request",
             "request_id": request_id,
@@ -145,5 +178,17 @@ def install(app: Flask) -> None:
         }
         if settings.debug and request.content_length and request.content_length < 10_000:
             record["body"] = request.get_data(as_text=True)
-        log.info(json.dumps(record, ensure_ascii=False))
+        log.info(json.dumps(record, ensure_ascii=False).encode("utf-8", "backslashreplace").decode())
         return response
+
+
+def _cors(response: Response, origin: str | None, allowed: tuple[str, ...]) -> None:
+    if not origin or not allowed or ("*" not in allowed and origin not in allowed):
+        return
+    headers: Mapping[str, Any] = {
+        "Access-Control-Allow-Origin": "*" if "*" in allowed else origin,
+        "Access-Control-Allow-Headers": "Content-Type, Authorization, X-API-Key",
+        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        "Vary": "Origin",
+    }
+    response.headers.update(headers)

@@ -1,352 +1,190 @@
-"""The OpenAPI 3.1 description of the HTTP API, and a docs page generated from it."""
+"""``/openapi.json`` (OpenAPI 3.1), built from the app's routes, their declarations and the
+pydantic models of the contract; and the ``/docs`` page generated from it.
+
+Chosen over apispec, spectree or flask-smorest: the models are already pydantic, so
+``model_json_schema`` gives their schemas with no second framework around the views, and the
+route declarations (:mod:`~transnorm.server.declare`) carry what those libraries would.
+"""
 
 from __future__ import annotations
 
 import html
+import re
+from collections.abc import Mapping
 from typing import Any
 
-from ..options import CHROME, ERRORS, FORMATS, MARKERS, MAX_ALTERNATIVES
+from flask import Flask
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import models_json_schema
+
+from .. import __version__
+from ..document import DocumentDict
+from .codes import served_codes
+from .declare import Content, Endpoint, declaration
+from .schemas import COMPONENTS
+
+REF = "#/components/schemas/{model}"
 
 
-def _problem_ref() -> dict[str, Any]:
-    return {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+def components() -> dict[str, Any]:
+    """The schemas of every contract model, with their nested definitions."""
+    _, top = models_json_schema([(m, "validation") for m in COMPONENTS], ref_template=REF)
+    schemas: dict[str, Any] = dict(top.get("$defs", {}))
+    document = TypeAdapter(DocumentDict).json_schema(ref_template=REF)
+    schemas.update(document.pop("$defs", {}))
+    schemas["DocumentDict"] = document
+    return schemas
 
 
-def _errors(*codes: int) -> dict[str, Any]:
-    text = {
-        400: "Invalid input: invalid UTF-8 (with byte_offset), malformed JSON, missing text, bad options",
-        401: "A valid API key is required",
-        413: "Body or batch over the limit",
-        415: "Unsupported content type",
-        429: "Over TRANSNORM_REQUESTS_PER_MINUTE for this client (Retry-After says when to retry)",
-        503: "Models are still loading",
-    }
-    return {str(c): {"description": text[c], "content": _problem_ref()} for c in codes}
+def _schema(content: Content) -> Mapping[str, Any]:
+    if isinstance(content, type) and issubclass(content, BaseModel):
+        return {"$ref": REF.format(model=content.__name__)}
+    if content is DocumentDict:
+        return {"$ref": REF.format(model="DocumentDict")}
+    if isinstance(content, Mapping):
+        return content
+    raise TypeError(f"cannot describe {content!r}")
 
 
-def spec() -> dict[str, Any]:
-    options = {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "format": {"enum": list(FORMATS)},
-            "markers": {"enum": list(MARKERS)},
-            "chrome": {"enum": list(CHROME)},
-            "errors": {"enum": list(ERRORS)},
-            "beam_size": {"type": ["integer", "null"], "minimum": 1, "maximum": 16},
-            "alternatives": {
-                "type": "integer",
-                "minimum": 0,
-                "maximum": MAX_ALTERNATIVES,
-                "description": "next-best translations to keep per translated span (widens the beam)",
-            },
-            "source": {
-                "type": "string",
-                "pattern": "^(auto|[a-z]{2,3}(-[A-Za-z0-9]{2,8})?)$",
-                "description": "auto (find foreign spans) or the language all text is in",
-            },
-            "target": {
-                "type": "string",
-                "pattern": "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$",
-                "description": "en, or with an explicit source any installed pair's target",
-            },
-        },
-        # Another target than English needs an explicit source language.
-        "anyOf": [
-            {"properties": {"target": {"const": "en"}}},
-            {"required": ["source"], "properties": {"source": {"not": {"const": "auto"}}}},
-        ],
+def _operation(decl: Endpoint) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": decl.summary}
+    if decl.description:
+        op["description"] = decl.description
+    if decl.query:
+        op["parameters"] = [
+            {"name": p.name, "in": "query", "schema": dict(p.schema), "description": p.description}
+            for p in decl.query
+        ]
+    if decl.body:
+        op["requestBody"] = {
+            "required": True,
+            "content": {media: {"schema": _schema(c)} for media, c in decl.body.items()},
+        }
+    op["responses"] = {
+        str(status): {
+            "description": description,
+            **(
+                {"content": {media: {"schema": _schema(c)} for media, c in content.items()}}
+                if content
+                else {}
+            ),
+        }
+        for status, (description, content) in sorted(decl.responses.items())
     }
-    span = {
-        "type": "object",
-        "required": [
-            "source_start",
-            "source_end",
-            "output_start",
-            "output_end",
-            "action",
-            "lang",
-            "lang_confidence",
-            "source_text",
-            "text",
-        ],
-        "properties": {
-            "source_start": {"type": "integer"},
-            "source_end": {"type": "integer"},
-            "output_start": {"type": ["integer", "null"]},
-            "output_end": {"type": ["integer", "null"]},
-            "action": {"enum": ["kept", "normalized", "translated", "removed", "untranslated"]},
-            "lang": {"type": "string"},
-            "lang_confidence": {"type": "number"},
-            "source_text": {"type": "string"},
-            "text": {"type": "string"},
-            "reason": {"type": "string"},
-            "engine": {
-                "type": "object",
-                "properties": {
-                    "name": {"type": "string"},
-                    "package": {"type": "string"},
-                    "version": {"type": "string"},
-                },
-            },
-            "mt_score": {"type": "number"},
-            "alternatives": {"type": "array", "items": {"type": "string"}},
-        },
-    }
-    document = {
-        "type": "object",
-        "required": [
-            "schema",
-            "id",
-            "text",
-            "complete",
-            "source",
-            "spans",
-            "upstream_translation",
-            "models",
-            "stats",
-            "warnings",
-        ],
-        "properties": {
-            "schema": {"const": "transnorm/2"},
-            "id": {"type": ["string", "null"]},
-            "text": {"type": "string"},
-            "complete": {"type": "boolean"},
-            "source": {"type": "object", "required": ["chars", "sha256"]},
-            "spans": {"type": "array", "items": {"$ref": "#/components/schemas/Span"}},
-            "upstream_translation": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"service": {"type": "string"}, "evidence": {"type": "string"}},
-                },
-            },
-            "models": {"type": "array", "items": {"type": "object"}},
-            "stats": {"type": "object"},
-            "warnings": {"type": "array", "items": {"type": "string"}},
-        },
-    }
-    problem = {
-        "type": "object",
-        "required": ["title", "status", "detail"],
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "instance": {"type": ["string", "null"]},
-            "code": {"type": "string"},
-            "byte_offset": {"type": "integer"},
-        },
-    }
-    query = [
-        {
-            "name": "format",
-            "in": "query",
-            "schema": {"enum": list(FORMATS)},
-            "description": "Response format; otherwise from Accept (JSON by default).",
-        },
-        {"name": "markers", "in": "query", "schema": {"enum": list(MARKERS)}},
-        {"name": "chrome", "in": "query", "schema": {"enum": list(CHROME)}},
-        {"name": "errors", "in": "query", "schema": {"enum": list(ERRORS)}},
-        {"name": "beam_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 16}},
-        {
-            "name": "alternatives",
-            "in": "query",
-            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ALTERNATIVES},
-        },
-        {
-            "name": "id",
-            "in": "query",
-            "schema": {"type": "string"},
-            "description": "Document id (text/plain).",
-        },
-    ]
-    ok_document = {
-        "description": "The normalized document",
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/Document"}},
-            "text/plain": {"schema": {"type": "string"}},
-            "text/html": {"schema": {"type": "string"}},
-        },
-    }
+    op["x-access"] = decl.access
+    if decl.access == "key":
+        op["security"] = [{}, {"apiKey": []}, {"bearer": []}]
+    if decl.limited:
+        op["responses"].setdefault(
+            "429",
+            {"description": "Over TRANSNORM_REQUESTS_PER_MINUTE for this client; Retry-After says when"},
+        )
+    return op
+
+
+def _blueprint(rule: Any) -> str:
+    """The blueprint a route belongs to (every route does: the app defines none of its own)."""
+    name, dot, _ = rule.endpoint.partition(".")
+    if not dot:
+        raise LookupError(f"route {rule.rule} is not in a blueprint")
+    return name
+
+
+def spec(app: Flask) -> dict[str, Any]:
+    """The OpenAPI document of ``app``: every route it has, as declared."""
+    paths: dict[str, dict[str, Any]] = {}
+    rules = sorted(
+        app.url_map.iter_rules(), key=lambda r: (list(app.blueprints).index(_blueprint(r)), r.rule)
+    )
+    for rule in rules:
+        decl = declaration(app, rule.endpoint)
+        if decl is None:
+            raise LookupError(f"route {rule.rule} ({rule.endpoint}) has no declaration")
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            op = _operation(decl)
+            op["tags"] = [_blueprint(rule)]
+            paths.setdefault(rule.rule, {})[method.lower()] = op
+    schemas = components()
+    _this_server(schemas, paths, app)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "transnorm",
-            "version": "1",
+            "version": __version__,
             "description": "Finds foreign-language spans in mostly-English documents, translates them "
-            "offline "
-            "and returns English with provenance.",
+            "offline and returns English with provenance; also answers LibreTranslate's API.",
         },
         "components": {
-            "schemas": {"Options": options, "Span": span, "Document": document, "Problem": problem},
+            "schemas": schemas,
             "securitySchemes": {
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
                 "bearer": {"type": "http", "scheme": "bearer"},
             },
         },
-        "security": [{}, {"apiKey": []}, {"bearer": []}],
-        "paths": {
-            "/v1/normalize": {
-                "post": {
-                    "summary": "Normalize one document",
-                    "parameters": query,
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "text/plain": {"schema": {"type": "string"}},
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["text"],
-                                    "additionalProperties": False,
-                                    "properties": {
-                                        "text": {"type": "string"},
-                                        "id": {"type": ["string", "null"]},
-                                        "options": {
-                                            "anyOf": [
-                                                {"$ref": "#/components/schemas/Options"},
-                                                {"type": "null"},
-                                            ]
-                                        },
-                                    },
-                                }
-                            },
-                        },
-                    },
-                    "responses": {"200": ok_document, **_errors(400, 401, 413, 415, 429, 503)},
-                }
-            },
-            "/v1/normalize/batch": {
-                "post": {
-                    "summary": "Normalize several documents, translating their sentences in shared batches",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["documents"],
-                                    "properties": {
-                                        "documents": {
-                                            "type": "array",
-                                            "description": "Each {text, id?, options?}. A document that "
-                                            "is not valid (no text, bad options) gets an error in its "
-                                            "place in the results; the others are unaffected.",
-                                            "items": {"type": "object"},
-                                        }
-                                    },
-                                }
-                            }
-                        },
-                    },
-                    "responses": {
-                        "200": {
-                            "description": "One entry per document, in order: a result or an error",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "properties": {
-                                            "results": {
-                                                "type": "array",
-                                                "items": {
-                                                    "type": "object",
-                                                    "properties": {
-                                                        "id": {"type": ["string", "null"]},
-                                                        "result": {"$ref": "#/components/schemas/Document"},
-                                                        "error": {"$ref": "#/components/schemas/Problem"},
-                                                    },
-                                                },
-                                            }
-                                        },
-                                    }
-                                }
-                            },
-                        },
-                        **_errors(400, 401, 413, 415, 429, 503),
-                    },
-                }
-            },
-            "/v1/languages": {
-                "get": {
-                    "summary": "Installed translation pairs and detectable languages",
-                    "responses": {
-                        "200": {
-                            "description": "Languages",
-                            "content": {
-                                "application/json": {
-                                    "schema": {
-                                        "type": "object",
-                                        "properties": {
-                                            "translation": {"type": "array", "items": {"type": "object"}},
-                                            "detection": {"type": "array", "items": {"type": "string"}},
-                                        },
-                                    }
-                                }
-                            },
-                        },
-                        **_errors(401),
-                    },
-                }
-            },
-            "/healthz": {
-                "get": {
-                    "summary": "Process is alive",
-                    "security": [{}],
-                    "responses": {"200": {"description": "Alive"}},
-                }
-            },
-            "/readyz": {
-                "get": {
-                    "summary": "Models are loaded",
-                    "security": [{}],
-                    "responses": {"200": {"description": "Ready"}, **_errors(503)},
-                }
-            },
-            "/metrics": {
-                "get": {
-                    "summary": "Prometheus metrics",
-                    "security": [{}],
-                    "responses": {
-                        "200": {
-                            "description": "Metrics in text format",
-                            "content": {"text/plain": {"schema": {"type": "string"}}},
-                        }
-                    },
-                }
-            },
-            "/openapi.json": {
-                "get": {
-                    "summary": "This document",
-                    "security": [{}],
-                    "responses": {"200": {"description": "OpenAPI 3.1"}},
-                }
-            },
-        },
+        "paths": paths,
     }
 
 
-def docs_html() -> str:
+def _this_server(schemas: dict[str, Any], paths: dict[str, Any], app: Flask) -> None:
+    """What this server accepts beyond the static contract: its batch limits and, once the models
+    are loaded, the languages it writes and those its LibreTranslate API serves (in any case)."""
+    state = app.extensions["transnorm"]
+    settings = state.settings
+    schemas["BatchRequest"]["properties"]["documents"]["maxItems"] = settings.max_batch_documents
+    for name in ("LTTranslateRequest", "LTDetectRequest", "LTTranslateForm", "LTDetectForm"):
+        for alternative in schemas[name]["properties"]["q"]["anyOf"]:
+            if alternative["type"] == "array":
+                alternative["maxItems"] = min(
+                    alternative.get("maxItems", 1 << 30), settings.max_batch_documents
+                )
+    if not state.ready.is_set() or state.pipeline is None:
+        return
+    source_codes, target_codes = served_codes(state.pipeline)
+    for name in ("LTTranslateRequest", "LTTranslateForm"):
+        lt = schemas[name]["properties"]
+        for field, codes in (("source", source_codes), ("target", target_codes)):
+            lt[field]["pattern"] = "^(?:" + "|".join(map(_any_case, codes)) + ")$"
+    targets = sorted(state.pipeline.targets())
+    schemas["Options"]["properties"]["target"]["enum"] = targets
+    for methods in paths.values():
+        for op in methods.values():
+            for param in op.get("parameters", []):
+                if param["name"] == "target":
+                    param["schema"] = {"type": "string", "enum": targets}
+
+
+def _any_case(code: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in code)
+
+
+DOCS_STYLE = (
+    "body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
+    "code{background:#f3f3f3;padding:0 .2rem}h2{border-top:1px solid #ddd;padding-top:1rem}"
+)
+
+
+def docs_html(document: dict[str, Any]) -> str:
+    """A readable page generated from the OpenAPI document (no external scripts)."""
     esc = html.escape
-    doc = spec()
-    rows = []
-    for path, methods in doc["paths"].items():
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>transnorm API</title>",
+        f"<style>{DOCS_STYLE}</style></head><body><h1>transnorm API</h1>",
+        f"<p>{esc(document['info']['description'])} Machine-readable: "
+        "<a href='/openapi.json'>/openapi.json</a>.</p>",
+    ]
+    for path, methods in document["paths"].items():
         for method, op in methods.items():
-            codes = ", ".join(op.get("responses", {}))
-            rows.append(
-                f"<tr><td><code>{method.upper()}</code></td><td><code>{esc(path)}</code></td>"
-                f"<td>{esc(op.get('summary', ''))}</td><td>{esc(codes)}</td></tr>"
+            parts.append(
+                f"<h2><code>{esc(method.upper())} {esc(path)}</code></h2><p>{esc(op['summary'])}</p>"
             )
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>transnorm API</title>'
-        "<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto}"
-        "td,th{padding:.3rem .6rem;border-bottom:1px solid #ddd;text-align:left}</style></head><body>"
-        f"<h1>transnorm API</h1><p>{esc(doc['info']['description'])}</p>"
-        '<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1). '
-        "Errors are <code>application/problem+json</code> (RFC 9457).</p>"
-        "<table><tr><th>method</th><th>path</th><th>what</th><th>responses</th></tr>"
-        + "".join(rows)
-        + "</table></body></html>"
-    )
+            if op.get("description"):
+                parts.append(f"<p>{esc(op['description'])}</p>")
+            for p in op.get("parameters", []):
+                parts.append(f"<p>query <code>{esc(p['name'])}</code>: {esc(p.get('description', ''))}</p>")
+            if "requestBody" in op:
+                kinds = ", ".join(op["requestBody"]["content"])
+                parts.append(f"<p>body: <code>{esc(kinds)}</code></p>")
+            answers = ", ".join(f"{code} {r['description']}" for code, r in op["responses"].items())
+            parts.append(f"<p>answers: {esc(answers)}</p>")
+    parts.append("</body></html>")
+    return "".join(parts)

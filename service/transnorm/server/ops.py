@@ -1,24 +1,33 @@
-"""Operational endpoints: liveness and readiness."""
+"""Operational endpoints: liveness, readiness, metrics, the OpenAPI document and its page."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from .declare import endpoint
 from .metrics import exposition
-from .openapi import spec
+from .openapi import DOCS_STYLE, docs_html, spec
+from .page import csp
+from .schemas import Health, Problem, Ready
 
 ops = Blueprint("ops", __name__)
 
 
 @ops.get("/healthz")
+@endpoint("The process is alive", responses={200: ("Alive", {"application/json": Health})})
 def healthz():  # type: ignore[no-untyped-def]
-    """The process is alive."""
     return jsonify(status="ok")
 
 
 @ops.get("/readyz")
+@endpoint(
+    "The models are loaded",
+    responses={
+        200: ("Ready", {"application/json": Ready}),
+        503: ("Loading, or loading failed (the detail says which)", {"application/problem+json": Problem}),
+    },
+)
 def readyz():  # type: ignore[no-untyped-def]
-    """200 once the models are loaded; 503 before (or if loading failed)."""
     state = current_app.extensions["transnorm"]
     pipeline = state.loaded()  # NotReady: 503 saying why
     models = [p.to_dict() for p in pipeline.engine.packages().values() if p.to_code == "en"]
@@ -32,20 +41,28 @@ def readyz():  # type: ignore[no-untyped-def]
 
 
 @ops.get("/metrics")
+@endpoint(
+    "Prometheus metrics, summed over all workers",
+    responses={200: ("Prometheus text format", {"text/plain": {"type": "string"}})},
+)
 def metrics():  # type: ignore[no-untyped-def]
-    """Prometheus text format, aggregated over all workers."""
     body, content_type = exposition()
     return Response(body, content_type=content_type)
 
 
 @ops.get("/openapi.json")
+@endpoint(
+    "This API (OpenAPI 3.1)", responses={200: ("OpenAPI 3.1", {"application/json": {"type": "object"}})}
+)
 def openapi():  # type: ignore[no-untyped-def]
-    return jsonify(spec())
+    return jsonify(spec(current_app))
 
 
 @ops.get("/docs")
+@endpoint(
+    "A page generated from the OpenAPI document", responses={200: ("HTML", {"text/html": {"type": "string"}})}
+)
 def docs():  # type: ignore[no-untyped-def]
-    """A readable page generated from the OpenAPI document (no external scripts)."""
-    from .openapi import docs_html
-
-    return Response(docs_html(), content_type="text/html; charset=utf-8")
+    response = Response(docs_html(spec(current_app)), content_type="text/html; charset=utf-8")
+    response.headers["Content-Security-Policy"] = csp(style=DOCS_STYLE)
+    return response

@@ -42,8 +42,9 @@ class RateLimiter:
             "PRIMARY KEY (client, window))"
         )
 
-    def hit(self, client: str) -> float | None:
-        """Count one request of ``client``; None if allowed, else seconds until it may retry."""
+    def hit(self, client: str, cost: int = 1) -> float | None:
+        """Count a request of ``client`` weighing ``cost``; None if allowed, else seconds until it
+        may retry."""
         now = self.clock()
         window = int(now // WINDOW)
         key = hashlib.sha256(client.encode("utf-8", "surrogatepass")).hexdigest()[:32]
@@ -52,9 +53,9 @@ class RateLimiter:
                 self._db.execute("DELETE FROM hits WHERE window < ?", (window,))
                 self._swept = window
             (count,) = self._db.execute(
-                "INSERT INTO hits VALUES (?, ?, 1) ON CONFLICT (client, window) "
-                "DO UPDATE SET n = n + 1 RETURNING n",
-                (key, window),
+                "INSERT INTO hits VALUES (?, ?, ?) ON CONFLICT (client, window) "
+                "DO UPDATE SET n = n + excluded.n RETURNING n",
+                (key, window, max(1, cost)),
             ).fetchone()
         if count <= self.per_minute:
             return None
