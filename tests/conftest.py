@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -209,9 +210,13 @@ def server(real_settings, tmp_path_factory):
         yield base
 
 
+#: A models folder with nothing installed (a missing folder is an error).
+NO_MODELS = Path(tempfile.mkdtemp(prefix="transnorm-no-models-"))
+
+
 def run_cli(args, input=None, env=None) -> subprocess.CompletedProcess:
     """Run ``python -m transnorm ARGS`` as a user would, with no models unless ``env`` says so."""
-    full_env = {**os.environ, "TRANSNORM_MODELS_DIR": "/nonexistent-models", **(env or {})}
+    full_env = {**os.environ, "TRANSNORM_MODELS_DIR": str(NO_MODELS), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "transnorm", *args],
         input=input,

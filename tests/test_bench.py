@@ -28,6 +28,15 @@ def test_english_section_finds_the_planted_sentences():
     assert result["megabytes"] >= 1.9 and result["mb_per_s"] > 0
 
 
+def test_distinct_corpus_repeats_no_sentence(tmp_path):
+    import re
+
+    assert bench.distinct_corpus(tmp_path, 30, chinese=3) == 30
+    lines = [line for p in tmp_path.iterdir() for line in p.read_text().splitlines()]
+    han = [line for line in lines if re.search(r"[\u4e00-\u9fff]", line)]
+    assert len(han) == 90 and len(set(han)) == 90  # the translation cache can answer none of them
+
+
 def test_batch_with_workers_after_models_are_loaded(tmp_path, real_settings):
     """Regression: forking workers from a process holding a loaded CTranslate2 model hung.
     Run in a subprocess so that a hang fails the test instead of the suite."""

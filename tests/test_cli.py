@@ -56,7 +56,9 @@ def test_text_and_html_formats(tmp_path):
     seed = next(SEEDS.glob("004_*.txt"))
     r = run(["normalize", str(seed), "--format", "text", "--markers", "none"])
     assert r.returncode == 0 and r.stdout.decode().startswith("Moscow and Washington")
-    r = run(["normalize", str(seed), "--format", "text"])
+    # Plain English by default; markers are asked for.
+    assert run(["normalize", str(seed), "--format", "text"]).stdout == r.stdout
+    r = run(["normalize", str(seed), "--format", "text", "--markers", "inline"])
     assert "⟦rm:chrome|Озвучить текст⟧" in r.stdout.decode()
     out = tmp_path / "x.html"
     r = run(["normalize", str(seed), "--format", "html", "-o", str(out)])
@@ -68,6 +70,8 @@ def test_models_commands_without_packages(tmp_path):
     assert r.returncode == 0 and b"(none)" in r.stdout and b"translate-zh_en" in r.stdout
     r = run(["models", "verify", "--models-dir", str(tmp_path)])
     assert r.returncode == 0 and b"no packages" in r.stdout
+    r = run(["models", "verify", "--models-dir", str(tmp_path / "missing")])
+    assert r.returncode == 4 and b"does not exist (--models-dir" in r.stderr
     r = run(["models", "install", str(tmp_path / "nope.argosmodel"), "--models-dir", str(tmp_path)])
     assert r.returncode == 4 and b"no such file" in r.stderr
 
@@ -93,7 +97,7 @@ def test_batch_over_seeds_with_a_real_package(tmp_path, installed_dir):
     assert r.returncode == 0, r.stderr
     for seed in SEEDS.glob("*.txt"):
         for suffix in (".json", ".en.txt", ".html"):
-            assert (out / (seed.stem + suffix)).is_file()
+            assert (out / (seed.name + suffix)).is_file()
     doc003 = json.loads(next(out.glob("003_*.json")).read_text())
     han = [s for s in doc003["spans"] if any("\u4e00" <= c <= "\u9fff" for c in s["source_text"])]
     assert han and all(s["lang"] == "zh" and s["action"] == "translated" for s in han)
@@ -115,7 +119,7 @@ def test_batch_over_seeds_with_a_real_package(tmp_path, installed_dir):
         env_extra={"TRANSNORM_MODELS_DIR": installed_dir, "TRANSNORM_COMPUTE_TYPE": "float32"},
     )
     report = [json.loads(line) for line in (out / "report.jsonl").read_text().splitlines()]
-    assert [r["status"] for r in report] == ["skipped"] * 5
+    assert [r["status"] for r in report] == ["unchanged"] * 5
 
 
 def test_batch_reports_a_bad_file_and_goes_on(tmp_path):
@@ -134,23 +138,24 @@ def test_batch_reports_a_bad_file_and_goes_on(tmp_path):
     report = {x["file"]: x for x in map(json.loads, (out / "report.jsonl").read_text().splitlines())}
     assert report["good.txt"]["status"] == "ok"
     assert report["bad.txt"]["status"] == "failed" and "UTF-16" in report["bad.txt"]["error"]
-    assert report["link.txt"]["status"] == "failed" and "symbolic link" in report["link.txt"]["error"]
-    assert report["fifo.txt"]["status"] == "failed" and "not a regular file" in report["fifo.txt"]["error"]
+    assert report["link.txt"]["status"] == "skipped" and "symbolic link" in report["link.txt"]["error"]
+    assert report["fifo.txt"]["status"] == "skipped" and "not a regular file" in report["fifo.txt"]["error"]
     assert report["huge.txt"]["status"] == "failed" and "TRANSNORM_MAX_BYTES" in report["huge.txt"]["error"]
-    assert json.loads((out / "good.json").read_text())["text"] == "Plain English.\n"
+    assert json.loads((out / "good.txt.json").read_text())["text"] == "Plain English.\n"
     assert not list(out.glob("bad*")) and not list(out.glob("huge*")) and not list(out.rglob("*.tmp"))
     assert report["zh.txt"]["complete"] is False
     assert report["zh.txt"]["warnings"] == ["no installed package translates zh into English"]
     summary = json.loads((out / "summary.json").read_text())
-    assert (summary["failed"], summary["ok"], summary["incomplete"], summary["with_warnings"]) == (4, 2, 1, 1)
+    assert (summary["failed"], summary["ok"], summary["incomplete"], summary["with_warnings"]) == (2, 2, 1, 1)
+    assert summary["skipped"] == 2
     # Run again: the unchanged files are skipped, and what the first run found is still reported.
     assert run(["batch", str(src), "--out", str(out)]).returncode == 1
     report = {x["file"]: x for x in map(json.loads, (out / "report.jsonl").read_text().splitlines())}
-    assert report["zh.txt"]["status"] == "skipped" and report["zh.txt"]["complete"] is False
+    assert report["zh.txt"]["status"] == "unchanged" and report["zh.txt"]["complete"] is False
     assert report["zh.txt"]["warnings"] == ["no installed package translates zh into English"]
     assert report["good.txt"]["actions"]["kept"] == 1
     summary = json.loads((out / "summary.json").read_text())
-    assert (summary["skipped"], summary["incomplete"], summary["with_warnings"]) == (2, 1, 1)
+    assert (summary["unchanged"], summary["incomplete"], summary["with_warnings"]) == (2, 1, 1)
 
 
 def test_batch_follows_symbolic_links_only_when_asked(tmp_path):
@@ -169,7 +174,7 @@ def test_batch_follows_symbolic_links_only_when_asked(tmp_path):
     report = {x["file"]: x for x in map(json.loads, (out / "report.jsonl").read_text().splitlines())}
     assert report["linked.txt"]["status"] == "ok" and report["folder/deep.txt"]["status"] == "ok"
     assert report["dangling.txt"]["error"] == "broken symbolic link"
-    assert json.loads((out / "folder" / "deep.json").read_text())["text"] == "Deep English.\n"
+    assert json.loads((out / "folder" / "deep.txt.json").read_text())["text"] == "Deep English.\n"
 
 
 def test_read_input_refuses_fifos_and_oversized_files_without_reading(tmp_path):
@@ -190,12 +195,12 @@ def test_batch_rewrites_a_changed_or_damaged_output(tmp_path):
     (src / "a.txt").write_text("First version.\n")
     out = tmp_path / "out"
     assert run(["batch", str(src), "--out", str(out)]).returncode == 0
-    (out / "a.en.txt").write_text("damaged")
+    (out / "a.txt.en.txt").write_text("damaged")
     run(["batch", str(src), "--out", str(out)])
-    assert (out / "a.en.txt").read_text() == "First version.\n"
+    assert (out / "a.txt.en.txt").read_text() == "First version.\n"
     (src / "a.txt").write_text("Second version.\n")
     run(["batch", str(src), "--out", str(out)])
-    assert json.loads((out / "a.json").read_text())["text"] == "Second version.\n"
+    assert json.loads((out / "a.txt.json").read_text())["text"] == "Second version.\n"
 
 
 def test_batch_refuses_output_inside_itself(tmp_path):

@@ -201,13 +201,13 @@ def test_batch_confines_an_engine_error_to_its_file_and_sentence(tmp_path, real_
     job = BatchJob(src, tmp_path / "out", ("json",), Options(), settings, jobs=2)
     summary = run_batch(job, pipeline=pipeline)
     assert (summary["ok"], summary["failed"], summary["incomplete"]) == (3, 0, 1)
-    a = json.loads((tmp_path / "out" / "a.json").read_text())
+    a = json.loads((tmp_path / "out" / "a.txt.json").read_text())
     assert [(s["action"], s.get("reason")) for s in a["spans"] if s["lang"] == "zh"] == [
         ("translated", None),
         ("untranslated", "engine-error"),
     ]
     for name in ("b", "c"):
-        assert json.loads((tmp_path / "out" / f"{name}.json").read_text())["complete"] is True
+        assert json.loads((tmp_path / "out" / f"{name}.txt.json").read_text())["complete"] is True
 
 
 def test_batch_cli_translates_sentences_longer_than_the_model(tmp_path, short_model_dir):
@@ -223,7 +223,7 @@ def test_batch_cli_translates_sentences_longer_than_the_model(tmp_path, short_mo
         timeout=300,
     )
     assert r.returncode == 0, r.stderr.decode()
-    doc = json.loads((tmp_path / "out" / "long.json").read_text())
+    doc = json.loads((tmp_path / "out" / "long.txt.json").read_text())
     assert doc["complete"] and [s["action"] for s in doc["spans"] if s["lang"] == "zh"] == ["translated"]
 
 

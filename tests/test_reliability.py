@@ -215,12 +215,12 @@ def test_kill_9_mid_batch_then_rerun(tmp_path, real_settings, jobs):
     assert proc.returncode == 1, stderr.decode()[-1000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["failed"] == 1 and summary["failures"][0]["file"] == "broken.txt"
-    assert summary["ok"] + summary["skipped"] == len(valid)
-    assert summary["skipped"] >= ok_before  # what was done before the kill is not redone
+    assert summary["ok"] + summary["unchanged"] == len(valid)
+    assert summary["unchanged"] >= ok_before  # what was done before the kill is not redone
     for path in valid:
-        doc = json.loads((out / (path.stem + ".json")).read_text())
+        doc = json.loads((out / (path.name + ".json")).read_text())
         assert "".join(s["source_text"] for s in doc["spans"]) == path.read_text()
-        assert (out / (path.stem + ".en.txt")).read_text() == doc["text"] or doc["spans"]
+        assert (out / (path.name + ".en.txt")).read_text() == doc["text"] or doc["spans"]
     assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
     assert not list(out.glob("broken*"))
 
@@ -244,6 +244,8 @@ def test_output_names_cannot_escape(tmp_path, real_settings):
     report = {r["file"]: r for r in map(json.loads, (out / "report.jsonl").read_text().splitlines())}
     assert report["ok.txt"]["status"] == "ok"
     assert "symbolic link" in report["link-file.txt"]["error"]
+    assert report["link-file.txt"]["status"] == report["link-dir"]["status"] == "skipped"
+    assert report["..hidden.txt"] == {**report["..hidden.txt"], "status": "skipped", "error": "hidden file"}
     assert not list(outside.glob("*.json"))
 
 

@@ -18,8 +18,9 @@ PROBLEM = "application/problem+json"
 
 @pytest.fixture
 def app(detector):
-    pipeline = Pipeline(Settings(), engine=FakeEngine(), detector=detector)
-    return create_app(Settings(max_bytes=50_000, max_batch_documents=3), pipeline, background=False)
+    settings = Settings(max_bytes=50_000, max_batch_documents=3)
+    pipeline = Pipeline(settings, engine=FakeEngine(), detector=detector)
+    return create_app(settings, pipeline, background=False)
 
 
 @pytest.fixture
@@ -105,10 +106,9 @@ def test_unknown_format_and_method(client):
 
 
 def test_batch_results_in_order_with_errors_in_place(detector):
-    pipeline = Pipeline(Settings(), engine=FakeEngine(), detector=detector)
-    client = create_app(
-        Settings(max_bytes=20, max_batch_documents=3), pipeline, background=False
-    ).test_client()
+    settings = Settings(max_bytes=20, max_batch_documents=3)
+    pipeline = Pipeline(settings, engine=FakeEngine(), detector=detector)
+    client = create_app(settings, pipeline, background=False).test_client()
     docs = [
         {"id": "a", "text": "第一句。"},
         {"id": "b", "text": "第二句。" * 10},  # over max_bytes: fails alone, in place

@@ -1,9 +1,14 @@
 """Batch mode: normalize every document in a folder into an output folder.
 
-One output per input and format (``NAME.json``, ``NAME.en.txt``, ``NAME.html``), written
-atomically; ``report.jsonl`` has a line per input and ``summary.json`` the totals. A state file
-per input makes runs resumable: an unchanged input whose outputs are intact is skipped. A bad
-file is reported and the others go on.
+Outputs are named after the whole input name: ``a.md`` gives ``a.md.json``, ``a.md.en.txt`` and
+``a.md.html`` (subfolders mirrored), so inputs sharing a stem never share outputs; a name too long
+for the file system is shortened with a hash. The run's own files — ``report.jsonl`` (a line per
+entry found), ``summary.json``, the state folder and the lock — are reserved, and any output that
+would land on one of them or on another input's output is refused before anything is written,
+naming both. Outputs are written atomically. A state file per input makes runs resumable: an
+unchanged input whose outputs are intact is not redone. A bad file is reported and the others go
+on; a lock keeps a second run off the same output folder; SIGTERM and SIGINT stop the workers,
+discard what they were writing, and still write the report and the summary.
 
 ``--jobs N`` runs N worker processes. Each takes chunks of files and runs the pipeline's one
 sequence (:meth:`~transnorm.pipeline.Pipeline.normalize_many`) on them, reading, planning,
@@ -14,32 +19,68 @@ never load a model. One job is the same code with one worker.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import math
 import multiprocessing
+import os
 import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+import unicodedata
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
 from .errors import ModelError, TransnormError
-from .files import atomic_write, find_inputs, read_input, remove_partial_files
+from .files import (
+    Entry,
+    FolderLock,
+    ReservedFile,
+    atomic_write,
+    atomic_writer,
+    display,
+    find_inputs,
+    fit_name,
+    os_reason,
+    read_input,
+    remove_partial_files,
+    reserve_space,
+)
+from .jsonl import normalize_stream
 from .options import Options
 from .pipeline import Pipeline
-from .render import render
+from .render import render, to_json
 from .settings import Settings
 from .translate import Request, Result, Translate, translate_together
 
 SUFFIXES = {"json": ".json", "text": ".en.txt", "html": ".html"}
+#: A ``.jsonl`` input is a stream of documents; its output is the stream of their results.
+STREAM_INPUT, STREAM_SUFFIX = ".jsonl", ".results.jsonl"
 STATE_DIR = ".transnorm-state"
 REPORT = "report.jsonl"
 SUMMARY = "summary.json"
+#: The run's own files in the output folder: no input's output may take these names.
+RESERVED = {
+    REPORT: "the run's report",
+    SUMMARY: "the run's summary",
+    STATE_DIR: "the run's state",
+    FolderLock.NAME: "the run's lock",
+}
 MAX_CHUNK = 32
+
+
+class Interrupted(Exception):
+    """The run was stopped by a signal (SIGTERM, SIGINT); the report and summary are written."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 @dataclass(frozen=True)
@@ -53,6 +94,8 @@ class BatchJob:
     settings: Settings
     jobs: int = 1
     follow_symlinks: bool = False
+    #: Wait for another run on the same output folder to finish, instead of refusing.
+    wait: bool = False
 
     def fingerprint(self, pipeline: Pipeline) -> str:
         """What determines the outputs besides the input: options, formats, settings, model versions."""
@@ -72,43 +115,57 @@ class BatchJob:
         return hashlib.sha256(key.encode()).hexdigest()
 
     def outputs(self, rel: Path) -> dict[str, Path]:
-        base = self.out / rel.parent / rel.stem
-        return {fmt: base.with_name(base.name + SUFFIXES[fmt]) for fmt in self.formats}
+        """The output files of the input ``rel`` (relative to the input folder)."""
+        if rel.suffix == STREAM_INPUT:
+            return {"jsonl": self.out / rel.parent / fit_name(rel.name, STREAM_SUFFIX)}
+        return {fmt: self.out / rel.parent / fit_name(rel.name, SUFFIXES[fmt]) for fmt in self.formats}
+
+    def state_path(self, rel: Path) -> Path:
+        # Flat and fixed-length: an input's state can never clash with a folder of another's.
+        return self.out / STATE_DIR / (hashlib.sha256(os.fsencode(rel)).hexdigest()[:40] + ".json")
+
+
+@dataclass(frozen=True)
+class Work:
+    """One input file to process, with where its outputs go (decided before any is written)."""
+
+    path: Path
+    name: str  # the relative name, displayable (not-UTF-8 bytes escaped): report line and id
+    outputs: dict[str, Path]
+    state: Path
 
 
 @dataclass
 class Record:
-    """What happened to one input file."""
+    """What happened to one entry of the input folder (a line of ``report.jsonl``)."""
 
     file: str
-    status: str  # ok | skipped | failed
+    status: str  # ok | unchanged | skipped | failed
     outputs: list[str] = field(default_factory=list)
-    error: str | None = None
+    error: str | None = None  # why it failed, or why it was skipped
     complete: bool | None = None
     actions: dict[str, int] | None = None
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: For a JSON-lines input: lines, ok, failed, incomplete.
+    lines: dict[str, int] | None = None
 
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _state_path(job: BatchJob, rel: Path) -> Path:
-    return job.out / STATE_DIR / (str(rel) + ".json")
-
-
-def _done_state(job: BatchJob, rel: Path, data: bytes, fp: str) -> dict[str, Any] | None:
+def _done_state(work: Work, input_sha256: str, fp: str) -> dict[str, Any] | None:
     """The state of a previous run if its outputs for this exact input are complete and intact."""
     try:
-        state = json.loads(_state_path(job, rel).read_text())
+        state = json.loads(work.state.read_text())
     except (OSError, ValueError):
         return None
     if not isinstance(state, dict):
         return None
-    if state.get("input_sha256") != _sha256(data) or state.get("fingerprint") != fp:
+    if state.get("input_sha256") != input_sha256 or state.get("fingerprint") != fp:
         return None
-    for fmt, path in job.outputs(rel).items():
+    for fmt, path in work.outputs.items():
         try:
             if _sha256(path.read_bytes()) != state["outputs"].get(fmt):
                 return None
@@ -117,62 +174,72 @@ def _done_state(job: BatchJob, rel: Path, data: bytes, fp: str) -> dict[str, Any
     return state
 
 
-def _listed(job: BatchJob, rel: Path) -> list[str]:
-    return [str(p.relative_to(job.out)) for p in job.outputs(rel).values()]
+def _listed(job: BatchJob, work: Work) -> list[str]:
+    return [display(p.relative_to(job.out)) for p in work.outputs.values()]
 
 
-def _failed(rel: Path, exc: BaseException) -> Record:
+def _failed(name: str, exc: BaseException, doing: str = "") -> Record:
     if isinstance(exc, TransnormError):
         error = str(exc)
     elif isinstance(exc, OSError):
-        error = f"cannot read or write: {exc}"
+        where = f" {display(exc.filename)}" if exc.filename else ""
+        error = f"cannot {doing or 'read or write'}{where}: {os_reason(exc)}"
     else:  # a bug must not stop the other files
         error = f"internal error: {type(exc).__name__}: {exc}"
-    return Record(file=str(rel), status="failed", error=error)
+    return Record(file=name, status="failed", error=error)
 
 
 def process_chunk(
-    job: BatchJob, pipeline: Pipeline, files: Sequence[tuple[Path, Path]], translate: Translate, fp: str
+    job: BatchJob, pipeline: Pipeline, files: Sequence[Work], translate: Translate, fp: str
 ) -> list[Record]:
     """Read, normalize (one shared translation call) and write a chunk of files. Never raises for a
     bad file: each gets its record."""
     started = time.perf_counter()
     records: list[Record | None] = [None] * len(files)
-    todo: list[tuple[int, Path, bytes]] = []
-    for i, (path, rel) in enumerate(files):
+    todo: list[tuple[int, Work, bytes]] = []
+    for i, work in enumerate(files):
+        if "jsonl" in work.outputs:
+            records[i] = _process_stream(job, pipeline, work, translate, fp)
+            continue
         try:
-            data = read_input(path, job.settings.max_bytes)
-            state = _done_state(job, rel, data, fp)
+            data = read_input(work.path, job.settings.max_bytes)
+            state = _done_state(work, _sha256(data), fp)
             if state is None:
-                todo.append((i, rel, data))
+                todo.append((i, work, data))
                 continue
             # What the run that wrote the outputs found stays in the report and the summary.
             records[i] = Record(
-                file=str(rel),
-                status="skipped",
-                outputs=_listed(job, rel),
+                file=work.name,
+                status="unchanged",
+                outputs=_listed(job, work),
                 complete=state.get("complete"),
                 actions=state.get("actions"),
                 warnings=state.get("warnings", []),
+                lines=state.get("lines"),
             )
         except Exception as exc:
-            records[i] = _failed(rel, exc)
+            records[i] = _failed(work.name, exc, "read")
     try:
-        docs = pipeline.normalize_many([(data, job.options, str(rel)) for _, rel, data in todo], translate)
+        docs = pipeline.normalize_many([(data, job.options, w.name) for _, w, data in todo], translate)
     except Exception as exc:  # a model that cannot load fails the chunk's documents, not the run
         docs = [exc] * len(todo)  # type: ignore[list-item]
-    for (i, rel, data), doc in zip(todo, docs, strict=True):
+    for (i, work, data), doc in zip(todo, docs, strict=True):
         if isinstance(doc, BaseException):
-            records[i] = _failed(rel, doc)
+            records[i] = _failed(work.name, doc)
             continue
         try:
             digests = {}
-            for fmt, out in job.outputs(rel).items():
+            for fmt, out in work.outputs.items():
                 rendered = render(doc, fmt, job.options.markers, pretty=False).encode("utf-8")
-                atomic_write(out, rendered, durable=False)
+                try:
+                    atomic_write(out, rendered, durable=False)
+                except OSError as exc:
+                    exc.filename = str(out.relative_to(job.out))
+                    raise
                 digests[fmt] = _sha256(rendered)
             stats = doc.stats
             state = {
+                "input": work.name,
                 "input_sha256": _sha256(data),
                 "fingerprint": fp,
                 "outputs": digests,
@@ -181,22 +248,85 @@ def process_chunk(
                 "warnings": doc.warnings,
             }
             # The state file is written last: it vouches for the outputs above.
-            atomic_write(_state_path(job, rel), json.dumps(state).encode(), durable=False)
+            atomic_write(work.state, json.dumps(state).encode(), durable=False)
             records[i] = Record(
-                file=str(rel),
+                file=work.name,
                 status="ok",
-                outputs=_listed(job, rel),
+                outputs=_listed(job, work),
                 complete=doc.complete,
                 actions=stats["actions"],
                 warnings=doc.warnings,
             )
         except Exception as exc:
-            records[i] = _failed(rel, exc)
+            records[i] = _failed(work.name, exc, "write")
     seconds = round((time.perf_counter() - started) / max(1, len(files)), 4)
     out = [r for r in records if r is not None]
     for record in out:
-        record.seconds = seconds
+        record.seconds = record.seconds or seconds
     return out
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _process_stream(job: BatchJob, pipeline: Pipeline, work: Work, translate: Translate, fp: str) -> Record:
+    """A JSON-lines input: its documents streamed through the pipeline into its results file."""
+    started = time.perf_counter()
+    (out,) = work.outputs.values()
+    try:
+        input_sha256 = _file_sha256(work.path)
+        state = _done_state(work, input_sha256, fp)
+        if state is not None:
+            return Record(
+                file=work.name,
+                status="unchanged",
+                outputs=_listed(job, work),
+                complete=state.get("complete"),
+                warnings=state.get("warnings", []),
+                lines=state.get("lines"),
+            )
+        with open(work.path, "rb") as source:
+            try:
+                with atomic_writer(out, durable=False) as sink:
+                    stats = normalize_stream(
+                        source, sink, pipeline, job.options.model_copy(update={"format": "json"}), translate
+                    )
+            except OSError as exc:
+                exc.filename = str(out.relative_to(job.out))
+                raise
+        lines = {"lines": stats.lines, "ok": stats.ok, "failed": stats.failed, "incomplete": stats.incomplete}
+        warnings = (
+            [f"{stats.failed} of {stats.lines} lines failed; their errors are in the output"]
+            if stats.failed
+            else []
+        )
+        complete = not stats.failed and not stats.incomplete
+        state = {
+            "input": work.name,
+            "input_sha256": input_sha256,
+            "fingerprint": fp,
+            "outputs": {"jsonl": _file_sha256(out)},
+            "complete": complete,
+            "warnings": warnings,
+            "lines": lines,
+        }
+        atomic_write(work.state, json.dumps(state).encode(), durable=False)
+    except Exception as exc:
+        return _failed(work.name, exc)
+    return Record(
+        file=work.name,
+        status="ok",
+        outputs=_listed(job, work),
+        complete=complete,
+        warnings=warnings,
+        lines=lines,
+        seconds=round(time.perf_counter() - started, 4),
+    )
 
 
 # -- worker processes ----------------------------------------------------------------------------
@@ -218,8 +348,11 @@ class _RemoteTranslate:
 
 
 def _worker(job: BatchJob, conn: Connection, pipeline: Pipeline | None) -> None:
-    # Ctrl-C reaches the whole process group: the main process decides what happens.
+    # Ctrl-C reaches the whole process group: the main process decides what happens, and stops
+    # a worker with SIGTERM, which ends it at once (a forked worker must not keep the main
+    # process's handler).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     pipeline = pipeline or Pipeline(job.settings)
     fp = job.fingerprint(pipeline)
     translate = _RemoteTranslate(conn)
@@ -238,7 +371,7 @@ def _worker(job: BatchJob, conn: Connection, pipeline: Pipeline | None) -> None:
 class _Worker:
     process: multiprocessing.process.BaseProcess
     conn: Connection
-    chunk: list[tuple[Path, Path]] = field(default_factory=list)
+    chunk: list[Work] = field(default_factory=list)
 
 
 class _Pool:
@@ -264,7 +397,7 @@ class _Pool:
         child.close()
         self.workers.append(_Worker(process, parent))
 
-    def run(self, files: list[tuple[Path, Path]], translate: Translate) -> Any:
+    def run(self, files: list[Work], translate: Translate) -> Iterator[Record]:
         """Yield a record per file as chunks finish."""
         size = math.ceil(len(files) / (2 * self.size)) if files else 1
         size = max(1, min(MAX_CHUNK, size))
@@ -304,8 +437,8 @@ class _Pool:
         code = worker.process.exitcode
         why = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         self.workers.remove(worker)
-        for _, rel in worker.chunk:
-            yield Record(file=str(rel), status="failed", error=f"the worker process died ({why})")
+        for work in worker.chunk:
+            yield Record(file=work.name, status="failed", error=f"the worker process died ({why})")
 
     def _retire(self, worker: _Worker) -> None:
         worker.process.join(10)
@@ -313,11 +446,15 @@ class _Pool:
         self.workers.remove(worker)
 
     def close(self) -> None:
+        """Stop every worker (a worker killed while writing leaves only a temporary file)."""
         for worker in self.workers:
             if worker.process.is_alive():
                 worker.process.terminate()
         for worker in self.workers:
             worker.process.join(5)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(5)
             worker.conn.close()
         self.workers.clear()
 
@@ -328,59 +465,276 @@ def _progress(total: int) -> Any:
     return tqdm(total=total, unit="file", disable=not sys.stderr.isatty(), dynamic_ncols=True, leave=True)
 
 
+class Report:
+    """``report.jsonl``, a line per record, each written whole or not at all: a line that does
+    not fit (disk full) is cut back off, kept, and tried again at the end."""
+
+    def __init__(self, path: Path, reserve: int = 0) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666)
+        reserve_space(self._fd, reserve)  # the lines fit even if the outputs fill the disk
+        self._size = 0
+        self._pending: list[bytes] = []
+        self.error: str | None = None
+
+    def _write(self, data: bytes) -> bool:
+        try:
+            written = os.write(self._fd, data)
+            if written != len(data):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._size)
+                os.lseek(self._fd, self._size, os.SEEK_SET)
+            self.error = f"cannot write {REPORT}: {os_reason(exc)}"
+            return False
+        self._size += written
+        return True
+
+    def add(self, record: Record) -> None:
+        line = (to_json(asdict(record), pretty=False)).encode("utf-8")
+        if self._pending or not self._write(line):
+            self._pending.append(line)
+
+    def close(self) -> str | None:
+        """Write what is still pending, sync, close; the error if some lines could not be written."""
+        while self._pending and self._write(self._pending[0]):
+            self._pending.pop(0)
+        if not self._pending:
+            self.error = None
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, self._size)  # gives back the space set aside and not used
+            os.fsync(self._fd)
+        os.close(self._fd)
+        if self._pending:
+            return f"{self.error}; {len(self._pending)} lines are missing from it"
+        return None
+
+
+def plan_outputs(job: BatchJob, entries: Sequence[Entry], case_insensitive: bool) -> Iterator[Work | Record]:
+    """Decide where each input's outputs go, before anything is written: a record for what is
+    skipped or failed (an output on a reserved name, or on another input's output), else its
+    :class:`Work`. The first input in name order keeps a contested name."""
+
+    def key(path: Path) -> str:
+        text = unicodedata.normalize("NFC", os.fsencode(path).decode("utf-8", "surrogateescape"))
+        return text.casefold() if case_insensitive else text
+
+    files: dict[str, str] = {}  # output key → input name
+    folders: dict[str, str] = {}  # output folder key → an input name with outputs in it
+    for entry in entries:
+        name = display(entry.rel)
+        if entry.skip or entry.fail:
+            yield Record(
+                file=name, status="skipped" if entry.skip else "failed", error=entry.skip or entry.fail
+            )
+            continue
+        outputs = job.outputs(entry.rel)
+        problem = None
+        for path in outputs.values():
+            rel = path.relative_to(job.out)
+            if len(rel.parts) == 1 and rel.name in RESERVED:
+                problem = f"its output {display(rel)} would overwrite {RESERVED[rel.name]}; rename the input"
+            elif key(rel) in files:
+                problem = f"its output {display(rel)} would overwrite the output of {files[key(rel)]}"
+            elif key(rel) in folders:
+                problem = f"its output {display(rel)} is a folder of outputs of {folders[key(rel)]}"
+            else:
+                parents = [key(p) for p in rel.parents if p != Path()]
+                clash = next((files[p] for p in parents if p in files), None)
+                if clash:
+                    problem = f"its outputs go in a folder named like an output of {clash}"
+            if problem:
+                break
+        if problem:
+            yield Record(file=name, status="failed", error=problem)
+            continue
+        for path in outputs.values():
+            rel = path.relative_to(job.out)
+            files[key(rel)] = name
+            for parent in rel.parents:
+                if parent != Path():
+                    folders.setdefault(key(parent), name)
+        yield Work(entry.path, name, outputs, job.state_path(entry.rel))
+
+
+def case_insensitive(folder: Path) -> bool:
+    """Whether ``folder``'s file system folds case (a FAT, exFAT or macOS volume)."""
+    probe = folder / f".transnorm-Case-{os.getpid()}.probe"
+    try:
+        probe.touch()
+        return (folder / probe.name.lower()).exists()
+    except OSError:
+        return False
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
+
+
+class _Stop:
+    """SIGTERM and SIGINT as :class:`Interrupted`, raised where the run is, except inside a
+    :meth:`held` block (a record half reported), where it waits for the block's end. Once the run
+    winds down (:attr:`winding_down`), further signals are ignored."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.winding_down = False
+        self._holding = 0
+
+    def _handler(self, signum: int, _frame: Any) -> None:
+        if self.signum is not None or self.winding_down:
+            return
+        self.signum = signum
+        if not self._holding:
+            raise Interrupted(signum)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        self._holding += 1
+        try:
+            yield
+        finally:
+            self._holding -= 1
+        if self.signum is not None and not self._holding and not self.winding_down:
+            raise Interrupted(self.signum)
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        """The handlers for the block (then the previous ones again)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self._handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+
 def run_batch(
     job: BatchJob, pipeline: Pipeline | None = None, on_record: Callable[[Record], None] | None = None
 ) -> dict[str, Any]:
-    """Run the batch; returns the summary (also written to ``OUT/summary.json``)."""
+    """Run the batch; returns the summary (also written to ``OUT/summary.json``).
+
+    Raises :class:`Interrupted` after SIGTERM or SIGINT, once the report and summary are written.
+    """
     input_dir, out_dir = Path(job.input), Path(job.out)
-    if not input_dir.is_dir():
-        raise TransnormError(f"{input_dir} is not a folder")
+    if not input_dir.is_dir() and not (input_dir.is_file() and input_dir.suffix == STREAM_INPUT):
+        raise TransnormError(f"{display(input_dir)} is not a folder (nor a .jsonl file)")
     if out_dir.resolve() == input_dir.resolve():
         raise TransnormError("--out must be a different folder from the input folder")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    removed = remove_partial_files(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        lock = FolderLock(out_dir, job.wait)
+        lock.__enter__()
+    except OSError as exc:
+        raise TransnormError(
+            f"cannot write to the output folder {display(out_dir)}: {os_reason(exc)}"
+        ) from None
+    try:
+        return _run_locked(job, pipeline, on_record, input_dir, out_dir)
+    finally:
+        lock.__exit__()
+
+
+def _run_locked(
+    job: BatchJob,
+    pipeline: Pipeline | None,
+    on_record: Callable[[Record], None] | None,
+    input_dir: Path,
+    out_dir: Path,
+) -> dict[str, Any]:
     started = time.perf_counter()
-    inputs = list(find_inputs(input_dir, out_dir, job.follow_symlinks))
-    records: list[Record] = []
+    removed = remove_partial_files(out_dir)
+    if input_dir.is_dir():
+        entries = list(find_inputs(input_dir, out_dir, job.follow_symlinks))
+    else:  # one JSON-lines file
+        entries = [Entry(input_dir, Path(input_dir.name))]
     if pipeline is None:
         settings = job.settings
-        if settings.intra_threads == 0:
-            # --jobs N means N cores: N worker processes, and N translation threads here.
-            settings = settings.with_overrides(intra_threads=max(1, job.jobs))
+        if settings.intra_threads == 0 and settings.inter_threads == 1:
+            # --jobs N means N cores: N worker processes, and N translations at a time here
+            # (parallel sub-batches scale better than threads inside one batch: see BENCHMARKS.md).
+            settings = settings.with_overrides(intra_threads=1, inter_threads=max(1, job.jobs))
         pipeline = Pipeline(settings)
-    files = []
-    with (out_dir / REPORT).open("w", encoding="utf-8") as report, _progress(len(inputs)) as bar:
+    stop = _Stop()
+    with stop.installed():  # until the summary is written
+        return _run_pool(job, pipeline, on_record, out_dir, entries, removed, started, stop)
+
+
+def _run_pool(
+    job: BatchJob,
+    pipeline: Pipeline,
+    on_record: Callable[[Record], None] | None,
+    out_dir: Path,
+    entries: list[Entry],
+    removed: int,
+    started: float,
+    stop: _Stop,
+) -> dict[str, Any]:
+    """Plan the outputs, run the pool, write the report and the summary."""
+    records: list[Record] = []
+    interrupted: Interrupted | None = None
+    # Disk space for the report and the summary is set aside now: a disk the outputs fill up
+    # still gets them (half a kilobyte an entry, for its line and its place in the summary).
+    reserve = min(64 << 20, 4096 + 512 * len(entries))
+    try:
+        report = Report(out_dir / REPORT, reserve)
+    except OSError as exc:
+        raise TransnormError(f"cannot write {display(out_dir / REPORT)}: {os_reason(exc)}") from None
+    summary_file = ReservedFile(out_dir / SUMMARY, reserve)
+    with _progress(len(entries)) as bar:
 
         def emit(record: Record) -> None:
-            records.append(record)
-            report.write(json.dumps(asdict(record), ensure_ascii=False) + "\n")
-            report.flush()
+            with stop.held():  # in the report and the summary, or in neither
+                records.append(record)
+                report.add(record)
             bar.update(1)
             if on_record:
                 on_record(record)
 
-        for path, skip in inputs:
-            rel = path.relative_to(input_dir)
-            if skip:
-                emit(Record(file=str(rel), status="failed", error=skip))
+        files: list[Work] = []
+        for planned in plan_outputs(job, entries, case_insensitive(out_dir)):
+            if isinstance(planned, Record):
+                emit(planned)
             else:
-                files.append((path, rel))
+                files.append(planned)
         pool = _Pool(job, pipeline, max(1, job.jobs))
         try:
             for record in pool.run(files, pipeline.translate):
                 emit(record)
+        except Interrupted as exc:
+            interrupted = exc
         finally:
+            stop.winding_down = True  # a second signal now is ignored
             pool.close()
+            if interrupted is not None:
+                # What the stopped workers were writing.
+                remove_partial_files(out_dir, keep=frozenset({summary_file.tmp}))
+    report_error = report.close()
     summary = {
         "files": len(records),
         "ok": sum(r.status == "ok" for r in records),
+        "unchanged": sum(r.status == "unchanged" for r in records),
         "skipped": sum(r.status == "skipped" for r in records),
         "failed": sum(r.status == "failed" for r in records),
         "incomplete": sum(r.complete is False for r in records),
         "with_warnings": sum(bool(r.warnings) for r in records),
+        "failed_lines": sum((r.lines or {}).get("failed", 0) for r in records),
         "seconds": round(time.perf_counter() - started, 3),
         "failures": [{"file": r.file, "error": r.error} for r in records if r.status == "failed"],
         "partial_files_removed": removed,
+        "interrupted": interrupted.args[0] if interrupted else None,
+        "not_processed": len(entries) - len(records),
+        "report_error": report_error,
     }
-    atomic_write(out_dir / SUMMARY, (json.dumps(summary, indent=2) + "\n").encode())
+    try:
+        summary_file.write((json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())
+        summary["summary_error"] = None
+    except OSError as exc:
+        summary["summary_error"] = f"cannot write {SUMMARY}: {os_reason(exc)}"
+    if interrupted is not None:
+        interrupted.summary = summary  # type: ignore[attr-defined]
+        raise interrupted
     return summary

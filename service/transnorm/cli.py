@@ -1,8 +1,10 @@
 """The ``transnorm`` command: a thin shell over the library.
 
-Exit codes: 0 success; 1 a batch had failed files, or an internal error; 2 usage error (bad flag,
-option or setting); 3 bad input (invalid UTF-8, too large, unreadable); 4 model problem; 5 the
-result is incomplete and ``--fail-incomplete`` was given.
+Exit codes: 0 success; 1 a batch had failed files, an output could not be written, or an
+internal error; 2 usage error (bad flag, option or setting, an ``-o`` that cannot be); 3 bad
+input (invalid UTF-8, too large, unreadable, a folder); 4 model problem (a missing models folder
+too); 5 the result is incomplete and ``--fail-incomplete`` was given; 128 + N stopped by signal N
+(143 SIGTERM, 130 SIGINT).
 
 Setting flags are derived from :class:`~transnorm.settings.Settings`: the field ``beam_size`` is
 ``--beam-size`` (and ``TRANSNORM_BEAM_SIZE``) wherever a subcommand takes it.
@@ -21,7 +23,7 @@ from typing import Any
 
 from .errors import InputError, ModelError, OptionsError, TransnormError
 from .options import CHROME, ERRORS, FORMATS, MARKERS, Options
-from .settings import Settings, SettingsError, commands, env_name, flag_name
+from .settings import Settings, SettingsError, commands, default_models_dir, env_name, flag_name
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INPUT, EXIT_MODEL, EXIT_INCOMPLETE = 0, 1, 2, 3, 4, 5
 
@@ -70,7 +72,12 @@ def _metavar(annotation: Any) -> str:
 def _document_flags(parser: argparse.ArgumentParser, multi_format: bool = False) -> None:
     if not multi_format:
         parser.add_argument("--format", choices=FORMATS, default="json")
-    parser.add_argument("--markers", choices=MARKERS, default="inline", help="markers in text output")
+    parser.add_argument(
+        "--markers",
+        choices=MARKERS,
+        default="none",
+        help="markers in text output (default none: plain English; the JSON has the provenance)",
+    )
     parser.add_argument("--chrome", choices=CHROME, default="remove", help="remove or keep page chrome")
     parser.add_argument("--errors", choices=ERRORS, default="strict", help="invalid UTF-8: reject or replace")
     parser.add_argument(
@@ -88,8 +95,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("normalize", help="normalize one document (a file, or - for stdin)")
     p.add_argument("file", nargs="?", default="-", help="input file, or - for standard input")
-    p.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+    p.add_argument(
+        "-o", "--output", type=Path, help="write this file instead of standard output (its folder must exist)"
+    )
+    p.add_argument("--parents", action="store_true", help="create the missing folders of --output")
     p.add_argument("--id", help="document id to put in the result")
+    p.add_argument(
+        "--jsonl",
+        action="store_true",
+        help='the input is JSON lines, {"id", "text", "options"?} each; one result line per line, in order',
+    )
     p.add_argument(
         "--fail-incomplete", action="store_true", help="exit 5 if any foreign span is untranslated"
     )
@@ -97,7 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     _setting_flags(p, "normalize")
 
     p = sub.add_parser("batch", help="normalize every file of a folder")
-    p.add_argument("input", type=Path, help="folder of documents")
+    p.add_argument(
+        "input",
+        type=Path,
+        help="folder of documents (.jsonl files in it are streams of documents), or one .jsonl file",
+    )
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument(
         "--jobs",
@@ -107,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--format", default="json,text", help="comma-separated formats: json,text,html")
     p.add_argument("--follow-symlinks", action="store_true", help="also read symbolic links")
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait for another run writing to --out to finish, instead of refusing",
+    )
     _document_flags(p, multi_format=True)
     _setting_flags(p, "batch")
 
@@ -155,26 +179,47 @@ def _options(args: argparse.Namespace, fmt: str) -> Options:
     )
 
 
+def _check_output(path: Path, parents: bool) -> None:
+    """``-o`` must name a file whose folder exists (or ``--parents``), checked before any work."""
+    from .files import display
+
+    if path.is_dir():
+        raise OptionsError(f"-o {display(path)} is a folder; give the name of the file to write")
+    folder = path.parent
+    if not parents and not folder.is_dir():
+        raise OptionsError(
+            f"-o {display(path)}: the folder {display(folder)} does not exist (add --parents to create it)"
+        )
+
+
 def cmd_normalize(args: argparse.Namespace) -> int:
-    from .files import atomic_write, read_input
+    from .files import atomic_write, display, os_reason, read_input, read_stream
     from .pipeline import Pipeline
     from .render import render
 
     settings = _settings(args)
     options = _options(args, args.format)
+    if args.output is not None:
+        _check_output(args.output, args.parents)
+    if args.jsonl:
+        return _normalize_jsonl(args, settings, options)
     if args.file == "-":
-        data = sys.stdin.buffer.read(settings.max_bytes + 1)
+        data = read_stream(sys.stdin.buffer, settings.max_bytes)
         doc_id = args.id
     else:
         try:
             data = read_input(args.file, settings.max_bytes, regular_only=False)
         except OSError as exc:
-            raise InputError(f"cannot read {args.file}: {exc.strerror}") from None
-        doc_id = args.id or os.path.basename(args.file)
+            raise InputError(f"cannot read {display(args.file)}: {os_reason(exc)}") from None
+        doc_id = args.id or display(os.path.basename(args.file))
     doc = Pipeline(settings)(data, options, doc_id)
     out = render(doc, options.format, options.markers)
     if args.output:
-        atomic_write(args.output, out.encode("utf-8"))
+        try:
+            atomic_write(args.output, out.encode("utf-8"), parents=args.parents)
+        except OSError as exc:
+            print(f"transnorm: cannot write {display(args.output)}: {os_reason(exc)}", file=sys.stderr)
+            return EXIT_FAILED
     else:
         sys.stdout.write(out)
         sys.stdout.flush()
@@ -186,8 +231,41 @@ def cmd_normalize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _normalize_jsonl(args: argparse.Namespace, settings: Settings, options: Options) -> int:
+    """``normalize --jsonl``: a stream in, a stream out (``-o``: written whole, then renamed)."""
+    import contextlib
+
+    from .files import atomic_writer, display, os_reason
+    from .jsonl import normalize_stream
+    from .pipeline import Pipeline
+
+    if args.format != "json":
+        raise OptionsError("--jsonl writes JSON lines: --format must be json")
+    pipeline = Pipeline(settings)
+    with contextlib.ExitStack() as stack:
+        try:
+            source = sys.stdin.buffer if args.file == "-" else stack.enter_context(open(args.file, "rb"))
+        except OSError as exc:
+            raise InputError(f"cannot read {display(args.file)}: {os_reason(exc)}") from None
+        if args.output is None:
+            stats = normalize_stream(source, sys.stdout.buffer, pipeline, options)
+        else:
+            try:
+                with atomic_writer(args.output, parents=args.parents) as sink:
+                    stats = normalize_stream(source, sink, pipeline, options)
+            except OSError as exc:
+                print(f"transnorm: cannot write {display(args.output)}: {os_reason(exc)}", file=sys.stderr)
+                return EXIT_FAILED
+    print(
+        f"transnorm: {stats.lines} lines: {stats.ok} normalized ({stats.incomplete} incomplete), "
+        f"{stats.failed} failed",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED if stats.failed else EXIT_OK
+
+
 def cmd_batch(args: argparse.Namespace) -> int:
-    from .batch import SUFFIXES, BatchJob, run_batch
+    from .batch import SUFFIXES, BatchJob, Interrupted, run_batch
 
     formats = tuple(dict.fromkeys(f.strip() for f in args.format.split(",") if f.strip()))
     bad = [f for f in formats if f not in SUFFIXES]
@@ -205,18 +283,39 @@ def cmd_batch(args: argparse.Namespace) -> int:
         settings=_settings(args),
         jobs=args.jobs,
         follow_symlinks=args.follow_symlinks,
+        wait=args.wait,
     )
-    summary = run_batch(job)
+    try:
+        summary = run_batch(job)
+    except Interrupted as exc:
+        done = exc.summary  # type: ignore[attr-defined]
+        print(
+            f"transnorm batch: stopped by {exc}: {done['ok']} written, {done['not_processed']} not "
+            f"processed; report in {args.out / 'report.jsonl'}; run the same command again to finish",
+            file=sys.stderr,
+        )
+        return 128 + exc.signum
     print(
-        f"transnorm batch: {summary['files']} files: {summary['ok']} written, {summary['skipped']} "
-        f"unchanged, {summary['failed']} failed, {summary['incomplete']} incomplete, "
-        f"{summary['with_warnings']} with warnings "
+        f"transnorm batch: {summary['files']} entries: {summary['ok']} written, {summary['unchanged']} "
+        f"unchanged, {summary['skipped']} skipped, {summary['failed']} failed, "
+        f"{summary['incomplete']} incomplete, {summary['with_warnings']} with warnings "
         f"({summary['seconds']} s); report in {args.out / 'report.jsonl'}",
         file=sys.stderr,
     )
     for failure in summary["failures"]:
         print(f"  failed: {failure['file']}: {failure['error']}", file=sys.stderr)
-    return EXIT_FAILED if summary["failed"] else EXIT_OK
+    for problem in (summary["report_error"], summary["summary_error"]):
+        if problem:
+            print(f"transnorm batch: {problem}", file=sys.stderr)
+    if summary["failed_lines"]:
+        print(
+            f"  {summary['failed_lines']} lines of JSON-lines inputs failed (see their outputs)",
+            file=sys.stderr,
+        )
+    failed = (
+        summary["failed"] or summary["failed_lines"] or summary["report_error"] or summary["summary_error"]
+    )
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -255,6 +354,10 @@ def cmd_models(args: argparse.Namespace) -> int:
                 engine.load()
                 engine.translate(info.from_code, ["test"], target=info.to_code)
 
+        if not Path(settings.models_dir).is_dir() and settings.models_dir != default_models_dir():
+            raise ModelError(
+                f"the models folder {settings.models_dir} does not exist (--models-dir, TRANSNORM_MODELS_DIR)"
+            )
         checks = packages.verify(settings.models_dir, load)
         for check in checks:
             status = "ok" if check.ok else "PROBLEM: " + "; ".join(check.problems)

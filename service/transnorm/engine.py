@@ -22,7 +22,7 @@ from typing import Any
 
 from .errors import ModelError
 from .packages import PackageInfo, installed
-from .settings import Settings
+from .settings import Settings, default_models_dir
 from .translate import EngineStats, Translation
 
 #: argostranslate's length penalty (scores are cumulative log-probabilities / length ** this).
@@ -212,6 +212,13 @@ class ArgosEngine:
 
     def __init__(self, settings: Settings, packages: Sequence[PackageInfo] | None = None) -> None:
         self.settings = settings
+        folder = Path(settings.models_dir)
+        # A folder named by the user must exist; the default one is simply empty until set up.
+        if packages is None and not folder.is_dir() and folder != default_models_dir():
+            raise ModelError(
+                f"the models folder {settings.models_dir} does not exist (--models-dir, "
+                "TRANSNORM_MODELS_DIR); create it, or install packages into it with `transnorm models setup`"
+            )
         found = installed(settings.models_dir) if packages is None else list(packages)
         self._packages = {(p.from_code, p.to_code): p for p in found}
         self._models: dict[tuple[str, str], _Model] = {}
@@ -298,13 +305,17 @@ class ArgosEngine:
                 owners.append(i)
         longest = max(len(p) for p in pieces)
         prefix = model.prefix
+        # With inter_threads N, CTranslate2 runs sub-batches in parallel: cut the call into at
+        # least N of them (one batch on 2 intra threads runs 1.2x one thread; 2 batches, 2x).
+        share = math.ceil(sum(map(len, pieces)) / self.settings.inter_threads)
+        batch_tokens = min(self.settings.max_batch_tokens, max(longest, share))
         output = model.translator.translate_batch(
             pieces,
             target_prefix=[prefix] * len(pieces) if prefix else None,
             replace_unknowns=True,
             length_penalty=LENGTH_PENALTY,
             batch_type="tokens",
-            max_batch_size=self.settings.max_batch_tokens,
+            max_batch_size=batch_tokens,
             beam_size=beam,
             num_hypotheses=hypotheses,
             max_decoding_length=min(

@@ -1,43 +1,82 @@
-"""Errors that every shell (library, CLI, HTTP, batch) maps to a clear message."""
+"""Errors that every shell (library, CLI, HTTP, batch, JSON lines) maps to a clear message.
+
+Each carries what an RFC 9457 problem needs (:meth:`TransnormError.problem`): the HTTP API
+answers with it, and the JSON-lines stream and the batch report a failed document with it.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class TransnormError(Exception):
     """Base class; ``code`` is a stable machine-readable name."""
 
     code = "error"
+    status = 500
+    title = "Processing failed"
+
+    def extra(self) -> dict[str, Any]:
+        """Members a problem has beyond the usual ones."""
+        return {}
+
+    def problem(self) -> dict[str, Any]:
+        """This error as RFC 9457 problem details."""
+        return {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": str(self),
+            "code": self.code,
+            **self.extra(),
+        }
 
 
 class InputError(TransnormError):
     """The document itself cannot be processed (bad encoding, too large, ...)."""
 
     code = "invalid-input"
+    status = 400
+    title = "Invalid input"
 
 
 class DecodeError(InputError):
     """The bytes are not valid UTF-8. ``offset`` is the byte offset of the first bad byte."""
 
     code = "invalid-utf8"
+    title = "Invalid UTF-8"
 
     def __init__(self, message: str, offset: int) -> None:
         super().__init__(message)
         self.offset = offset
+
+    def extra(self) -> dict[str, Any]:
+        return {"byte_offset": self.offset}
 
 
 class TooLargeError(InputError):
     """The document is over ``TRANSNORM_MAX_BYTES``."""
 
     code = "too-large"
+    status = 413
+    title = "Document too large"
+
+    @classmethod
+    def of(cls, size: int, limit: int) -> TooLargeError:
+        return cls(f"document is {size} bytes; the limit is {limit} (TRANSNORM_MAX_BYTES, --max-bytes)")
 
 
 class OptionsError(TransnormError):
     """Unknown option, or an option with a wrong type or value."""
 
     code = "invalid-options"
+    status = 400
+    title = "Invalid options"
 
 
 class ModelError(TransnormError):
     """A model package is missing, broken, or cannot be installed."""
 
     code = "model-error"
+    status = 503
+    title = "Model unavailable"

@@ -15,7 +15,9 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictInt,
+    StrictStr,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -63,7 +65,7 @@ class Options(BaseModel):
     )
 
     format: Format = Field("json", description="output format")
-    markers: Markers = Field("inline", description="markers in text output")
+    markers: Markers = Field("none", description="markers in text output (none: plain English)")
     chrome: Chrome = Field(
         "remove",
         description="remove scraped UI strings, repeated titles, comment forms and upstream MT notices "
@@ -117,6 +119,43 @@ class Options(BaseModel):
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()
+
+
+class DocumentRequest(BaseModel):
+    """A document to normalize, given as JSON: the ``/v1/normalize`` body, an item of a batch,
+    a line of a JSON-lines stream. ``options`` are checked as :class:`Options` where they are
+    merged with the defaults of the shell (the query string, the command's flags)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
+
+    text: StrictStr
+    """The document."""
+    id: StrictStr | None = None
+    """Echoed in the result."""
+    options: Annotated[
+        dict[str, Any] | None,
+        WithJsonSchema({"anyOf": [{"$ref": "#/components/schemas/Options"}, {"type": "null"}]}),
+    ] = None
+    """Options for this document (see Options)."""
+
+    @classmethod
+    def parse(cls, data: Any, where: str = "the JSON body") -> DocumentRequest:
+        """A request from parsed JSON; :class:`OptionsError` says what is wrong in a few words."""
+        if not isinstance(data, Mapping):
+            raise OptionsError(f'{where} must be an object with a "text" member')
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            errors = exc.errors()
+        unknown = sorted(_safe(str(e["loc"][0])) for e in errors if e["type"] == "extra_forbidden")
+        if unknown:
+            raise OptionsError(f"unknown member(s): {', '.join(unknown)}")
+        fields = {str(e["loc"][0]) for e in errors if e["loc"]}
+        if "text" in fields:
+            raise OptionsError(f'{where} needs a "text" member that is a string')
+        if "id" in fields:
+            raise OptionsError('"id" must be a string')
+        raise OptionsError("options must be an object")
 
 
 def describe(exc: ValidationError) -> str:

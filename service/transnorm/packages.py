@@ -414,6 +414,10 @@ def setup(
     languages are downloaded from the index.
     """
     report: list[str] = []
+    try:
+        Path(models_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return [f"cannot create the models folder {models_dir}: {exc.strerror}"]
     have = {(m.from_code, m.to_code, m.version) for m in installed(models_dir)}
     for path in candidate_files(sources):
         try:

@@ -79,9 +79,7 @@ class Pipeline:
         options = options or Options()
         size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
         if size > self.settings.max_bytes:
-            raise TooLargeError(
-                f"document is {size} bytes; the limit is {self.settings.max_bytes} (TRANSNORM_MAX_BYTES)"
-            )
+            raise TooLargeError.of(size, self.settings.max_bytes)
         if options.target not in self.targets():
             raise OptionsError(
                 f"no installed package translates into {options.target!r}; targets: "

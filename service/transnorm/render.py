@@ -28,7 +28,7 @@ FORMAT_MEDIA_TYPES = {
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def render(doc: Document, fmt: str = "json", markers: str = "inline", pretty: bool = True) -> str:
+def render(doc: Document, fmt: str = "json", markers: str = "none", pretty: bool = True) -> str:
     """Render ``doc``; ``markers`` (inline, footnotes, none) applies to ``text``."""
     if fmt == "json":
         return to_json(doc.to_dict(), pretty)

@@ -10,12 +10,12 @@ from pydantic import ValidationError
 
 from ..detect import all_languages
 from ..document import DocumentDict
-from ..errors import OptionsError, TooLargeError, TransnormError
-from ..options import FORMATS, Options
+from ..errors import OptionsError, TransnormError
+from ..options import FORMATS, DocumentRequest, Options
 from ..render import FORMAT_MEDIA_TYPES, render
 from .declare import Param, endpoint
-from .errors import ApiError, problem_body
-from .schemas import BatchRequest, BatchResponse, Languages, NormalizeRequest, Problem
+from .errors import ApiError
+from .schemas import BatchRequest, BatchResponse, Languages, Problem
 from .state import State
 
 api = Blueprint("api", __name__)
@@ -105,30 +105,6 @@ def _json_body() -> Any:
         raise ApiError(400, "Malformed JSON", "the JSON body is nested too deeply") from None
 
 
-def _document_request(body: Any, where: str = "the JSON body") -> NormalizeRequest:
-    """A :class:`NormalizeRequest` from parsed JSON, with a readable message for what is wrong."""
-    if not isinstance(body, dict):
-        raise OptionsError(f'{where} must be an object with a "text" member')
-    try:
-        return NormalizeRequest.model_validate(body)
-    except ValidationError as exc:
-        raise OptionsError(_describe(exc, where)) from None
-
-
-def _describe(exc: ValidationError, where: str) -> str:
-    unknown = [str(e["loc"][0]) for e in exc.errors() if e["type"] == "extra_forbidden"]
-    if unknown:
-        return f"unknown member(s): {', '.join(sorted(unknown))}"
-    fields = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
-    if "text" in fields:
-        return f'{where} needs a "text" member that is a string'
-    if "id" in fields:
-        return '"id" must be a string'
-    if "options" in fields:
-        return "options must be an object"
-    return "; ".join(str(e["msg"]) for e in exc.errors())
-
-
 def _respond(doc: Any, options: Options) -> Response:
     body = render(doc, options.format, options.markers, pretty=False)
     response = Response(body, content_type=FORMAT_MEDIA_TYPES[options.format])
@@ -139,13 +115,6 @@ def _respond(doc: Any, options: Options) -> Response:
     return response
 
 
-def _check_size(data: bytes | str) -> None:
-    limit = _state().settings.max_bytes
-    size = len(data) if isinstance(data, bytes) else len(data.encode("utf-8", "surrogatepass"))
-    if size > limit:
-        raise TooLargeError(f"document is {size} bytes; the limit is {limit} (TRANSNORM_MAX_BYTES)")
-
-
 @api.post("/normalize")
 @endpoint(
     "Normalize one document",
@@ -154,7 +123,7 @@ def _check_size(data: bytes | str) -> None:
     access="key",
     limited=True,
     query=_query_params(),
-    body={"text/plain": {"type": "string"}, "application/json": NormalizeRequest},
+    body={"text/plain": {"type": "string"}, "application/json": DocumentRequest},
     responses={
         200: (
             "The normalized document",
@@ -180,7 +149,7 @@ def normalize():  # type: ignore[no-untyped-def]
         data: bytes | str = request.get_data(cache=True)
         doc_id = request.args.get("id")
     elif mimetype == "application/json":
-        req = _document_request(_json_body())
+        req = DocumentRequest.parse(_json_body())
         options = _options(req.options, query_format)
         data, doc_id = req.text, req.id
     else:
@@ -189,7 +158,6 @@ def normalize():  # type: ignore[no-untyped-def]
             "Unsupported media type",
             f"send the document as text/plain or application/json, not {mimetype or 'no content type'}",
         )
-    _check_size(data)
     (doc,) = _state().normalize([(data, options, doc_id)])
     if isinstance(doc, TransnormError):
         raise doc
@@ -234,25 +202,17 @@ def normalize_batch():  # type: ignore[no-untyped-def]
     for i, item in enumerate(batch.documents):
         where = f"documents[{i}]"
         try:
-            doc = _document_request(item, "the document")
+            doc = DocumentRequest.parse(item, "the document")
             items.append((doc.text, _options(doc.options, "json"), doc.id))
         except OptionsError as exc:
             raise ApiError(400, "Invalid request", f"{where}: {exc}") from None
-    out: list[dict[str, Any]] = [{} for _ in items]
-    todo = []
-    for i, (text, _, doc_id) in enumerate(items):
-        try:
-            _check_size(text)
-            todo.append(i)
-        except TransnormError as exc:
-            out[i] = {"id": doc_id, "error": problem_body(exc)}
-    results = _state().normalize([items[i] for i in todo])
-    for i, result in zip(todo, results, strict=True):
-        doc_id = items[i][2]
+    results = _state().normalize(items)
+    out: list[dict[str, Any]] = []
+    for (_, _, doc_id), result in zip(items, results, strict=True):
         if isinstance(result, TransnormError):
-            out[i] = {"id": doc_id, "error": problem_body(result)}
+            out.append({"id": doc_id, "error": result.problem()})
         else:
-            out[i] = {"id": doc_id, "result": result.to_dict()}
+            out.append({"id": doc_id, "result": result.to_dict()})
     return jsonify(results=out)
 
 

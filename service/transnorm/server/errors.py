@@ -14,7 +14,7 @@ from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
-from ..errors import DecodeError, InputError, ModelError, OptionsError, TooLargeError, TransnormError
+from ..errors import TransnormError
 from ..render import to_json
 from .declare import error_style
 
@@ -67,33 +67,6 @@ def error(app: Flask, status: int, title: str, detail: str, **extra: object) -> 
     return problem(status, title, detail, **extra)
 
 
-def problem_for(exc: TransnormError) -> tuple[int, str, dict[str, object]]:
-    """HTTP status, title and extra members for a library error."""
-    if isinstance(exc, DecodeError):
-        return 400, "Invalid UTF-8", {"byte_offset": exc.offset}
-    if isinstance(exc, TooLargeError):
-        return 413, "Document too large", {}
-    if isinstance(exc, InputError):
-        return 400, "Invalid input", {}
-    if isinstance(exc, OptionsError):
-        return 400, "Invalid options", {}
-    if isinstance(exc, ModelError):
-        return 503, "Model unavailable", {}
-    return 500, "Processing failed", {}
-
-
-def problem_body(exc: TransnormError) -> dict[str, Any]:
-    status, title, extra = problem_for(exc)
-    return {
-        "type": "about:blank",
-        "title": title,
-        "status": status,
-        "detail": str(exc),
-        "code": exc.code,
-        **extra,
-    }
-
-
 def log_unexpected(exc: BaseException) -> None:
     """The traceback of an unexpected error, without its message (which may quote a document)."""
     frames = "".join(traceback.format_tb(exc.__traceback__))
@@ -117,10 +90,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(TransnormError)
     def _library(exc: TransnormError) -> Response:
-        status, title, extra = problem_for(exc)
         if error_style(app, request) == "libretranslate":
-            return lt_error(status if status in (413, 503) else 400, str(exc))
-        return problem(status, title, str(exc), code=exc.code, **extra)
+            return lt_error(exc.status if exc.status in (413, 503) else 400, str(exc))
+        return problem(exc.status, exc.title, str(exc), code=exc.code, **exc.extra())
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

@@ -11,38 +11,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from ..document import DocumentDict, ModelDict
-from ..options import MAX_ALTERNATIVES, Options
-
-#: The options member: a JSON object validated as :class:`~transnorm.options.Options` after it
-#: is merged over the query string's options.
-OptionsObject = Annotated[
-    dict[str, Any] | None,
-    WithJsonSchema({"anyOf": [{"$ref": "#/components/schemas/Options"}, {"type": "null"}]}),
-]
+from ..options import MAX_ALTERNATIVES, DocumentRequest, Options
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
 
 
-class NormalizeRequest(Strict):
-    """A document sent as JSON to ``/v1/normalize`` (or one of a batch)."""
-
-    text: StrictStr
-    """The document."""
-    id: StrictStr | None = None
-    """Echoed in the result."""
-    options: OptionsObject = None
-
-
 class BatchRequest(Strict):
     """Documents normalized together: their sentences share model calls."""
 
     documents: list[
-        Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/components/schemas/NormalizeRequest"})]
+        Annotated[dict[str, Any], WithJsonSchema({"$ref": "#/components/schemas/DocumentRequest"})]
     ]
 
 
@@ -208,7 +191,7 @@ class LTError(BaseModel):
 #: Every model the OpenAPI document lists under components.
 COMPONENTS: tuple[type[BaseModel], ...] = (
     Options,
-    NormalizeRequest,
+    DocumentRequest,
     BatchRequest,
     Problem,
     BatchResponse,
