@@ -88,7 +88,7 @@ def test_package_management_and_inference_stay_apart():
     assert "transnorm.translate" not in graph["transnorm.packages"]
 
 
-def test_runtime_path_imports_no_development_tool(real_settings):
+def test_runtime_path_imports_no_development_tool_and_no_ray(real_settings):
     code = (
         "import sys, transnorm\n"
         "from transnorm.server import create_app\n"
@@ -98,7 +98,11 @@ def test_runtime_path_imports_no_development_tool(real_settings):
         "assert r.status_code == 200\n"
         "r = client.post('/translate', json={'q': '科尔图诺夫。', 'source': 'auto', 'target': 'en'})\n"
         "assert r.status_code == 200\n"
-        "print(sorted(m for m in sys.modules if m.startswith('transnorm.devtools')))\n"
+        "from transnorm.batch import BatchJob, run_batch\n"
+        "from transnorm.jsonl import normalize_stream\n"
+        "import transnorm.cli\n"
+        "print(sorted(m for m in sys.modules\n"
+        "             if m.startswith('transnorm.devtools') or m.split('.')[0] == 'ray'))\n"
     )
     env = {
         **os.environ,

@@ -294,3 +294,15 @@ def test_real_gunicorn_innocent_requests_answer_while_a_poisoned_one_shares_thei
     calls = [tuple(map(int, line.split())) for line in log.read_text().splitlines()]
     # The poisoned sentence was translated together with innocent ones, and that call failed.
     assert any(size > 1 and poisoned for size, poisoned in calls)
+
+
+def test_a_sentence_translates_the_same_whatever_it_is_batched_with(real_settings):
+    """Regression: the search length came from the longest sentence of the call, so a sentence's
+    beam search, and with random weights its words, changed with its company (found comparing
+    the Ray engine's outputs with the local engine's)."""
+    engine = ArgosEngine(real_settings.with_overrides(cache_size=0, max_batch_tokens=1, beam_size=2))
+    short = "第一次会谈。"
+    longer = "双方过去有失败的经验,特别是在特朗普的第一个总统任期内,普京和特朗普曾在芬兰赫尔辛基进行了峰会。"
+    alone = engine.translate("zh", [short])[0]
+    assert engine.translate("zh", [short, longer])[0] == alone
+    assert engine.translate("zh", [longer, short, longer * 2])[1] == alone

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import ModelError, TransnormError
 from .files import (
@@ -432,6 +432,9 @@ class _Pool:
                 for (worker, _), answer in zip(asking, answers, strict=True):
                     worker.conn.send(answer)
 
+    def describe(self) -> dict[str, Any]:
+        return {"name": "local", "workers": self.size}
+
     def _died(self, worker: _Worker) -> Any:
         worker.process.join(5)
         code = worker.process.exitcode
@@ -612,10 +615,23 @@ class _Stop:
                 signal.signal(sig, old)
 
 
+class Pool(Protocol):
+    """Runs :func:`process_chunk` over the files somewhere: local worker processes (the default)
+    or another engine (:class:`transnorm.ray.RayPool`)."""
+
+    def run(self, files: list[Work], translate: Translate) -> Iterator[Record]: ...
+    def describe(self) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
 def run_batch(
-    job: BatchJob, pipeline: Pipeline | None = None, on_record: Callable[[Record], None] | None = None
+    job: BatchJob,
+    pipeline: Pipeline | None = None,
+    on_record: Callable[[Record], None] | None = None,
+    pool: Pool | None = None,
 ) -> dict[str, Any]:
-    """Run the batch; returns the summary (also written to ``OUT/summary.json``).
+    """Run the batch; returns the summary (also written to ``OUT/summary.json``). ``pool`` runs
+    the files (default: local worker processes, ``job.jobs`` of them).
 
     Raises :class:`Interrupted` after SIGTERM or SIGINT, once the report and summary are written.
     """
@@ -633,7 +649,7 @@ def run_batch(
             f"cannot write to the output folder {display(out_dir)}: {os_reason(exc)}"
         ) from None
     try:
-        return _run_locked(job, pipeline, on_record, input_dir, out_dir)
+        return _run_locked(job, pipeline, on_record, input_dir, out_dir, pool)
     finally:
         lock.__exit__()
 
@@ -644,6 +660,7 @@ def _run_locked(
     on_record: Callable[[Record], None] | None,
     input_dir: Path,
     out_dir: Path,
+    pool: Pool | None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     removed = remove_partial_files(out_dir)
@@ -658,14 +675,16 @@ def _run_locked(
             # (parallel sub-batches scale better than threads inside one batch: see BENCHMARKS.md).
             settings = settings.with_overrides(intra_threads=1, inter_threads=max(1, job.jobs))
         pipeline = Pipeline(settings)
+    pool = pool or _Pool(job, pipeline, max(1, job.jobs))
     stop = _Stop()
     with stop.installed():  # until the summary is written
-        return _run_pool(job, pipeline, on_record, out_dir, entries, removed, started, stop)
+        return _run_pool(job, pipeline, pool, on_record, out_dir, entries, removed, started, stop)
 
 
 def _run_pool(
     job: BatchJob,
     pipeline: Pipeline,
+    pool: Pool,
     on_record: Callable[[Record], None] | None,
     out_dir: Path,
     entries: list[Entry],
@@ -700,7 +719,6 @@ def _run_pool(
                 emit(planned)
             else:
                 files.append(planned)
-        pool = _Pool(job, pipeline, max(1, job.jobs))
         try:
             for record in pool.run(files, pipeline.translate):
                 emit(record)
@@ -728,6 +746,7 @@ def _run_pool(
         "interrupted": interrupted.args[0] if interrupted else None,
         "not_processed": len(entries) - len(records),
         "report_error": report_error,
+        "engine": pool.describe(),
     }
     try:
         summary_file.write((json.dumps(summary, indent=2, ensure_ascii=False) + "\n").encode())

@@ -157,7 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="benchmarks: translation, English pass-through, HTTP, batch")
     p.add_argument("--quick", action="store_true", help="a run of under a minute")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
-    p.add_argument("--only", default="translation,english,http,batch", help="comma-separated sections to run")
+    p.add_argument(
+        "--only", default="translation,english,http,batch,ray", help="comma-separated sections to run"
+    )
 
     p = sub.add_parser("evaluate", help="span-level detection precision/recall/F1 on a labelled set")
     p.add_argument("dataset", nargs="?", type=Path, help="labelled set (default: the built-in one)")
@@ -285,8 +287,19 @@ def cmd_batch(args: argparse.Namespace) -> int:
         follow_symlinks=args.follow_symlinks,
         wait=args.wait,
     )
+    pool = None
+    if job.settings.engine == "ray":
+        try:
+            from . import ray as ray_engine
+        except ImportError as exc:
+            raise OptionsError(f"--engine ray needs Ray: pip install 'transnorm[ray]' ({exc})") from None
+        if ray_engine.is_parquet(args.input):
+            summary = ray_engine.normalize_parquet(args.input, args.out, job.settings, job.options)
+            print(f"transnorm batch: {summary}", file=sys.stderr)
+            return EXIT_FAILED if summary["failed"] else EXIT_OK
+        pool = ray_engine.RayPool(job)
     try:
-        summary = run_batch(job)
+        summary = run_batch(job, pool=pool)
     except Interrupted as exc:
         done = exc.summary  # type: ignore[attr-defined]
         print(

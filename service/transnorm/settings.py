@@ -204,6 +204,24 @@ class Settings(BaseSettings):
         False, description="log document text (never in production)", json_schema_extra={"cli": ("serve",)}
     )
 
+    # -- beyond one machine ----------------------------------------------------------------------
+    engine: Literal["local", "ray"] = Field(
+        "local",
+        description="batch engine: local worker processes, or Ray Data (pip install 'transnorm[ray]')",
+        json_schema_extra={"cli": ("batch",)},
+    )
+    ray_address: str | None = Field(
+        None,
+        description="Ray cluster to join, e.g. ray://head:10001 or auto (none: start one on this machine)",
+        json_schema_extra={"cli": ("batch",)},
+    )
+    actors: int = Field(
+        0,
+        ge=0,
+        description="Ray actors, each with its own loaded models (0: one per CPU of the cluster)",
+        json_schema_extra={"cli": ("batch",)},
+    )
+
     _split_paths = field_validator("model_sources", mode="before")(_list(os.pathsep))
     _split_words = field_validator("languages", "api_keys", "cors_origins", mode="before")(_list(","))
 

@@ -385,13 +385,16 @@ def bench_batch(models_dir: Path, quick: bool) -> dict[str, Any]:
     translation cache answers nothing: the honest measure), over distinct English-only documents
     (no translation: the part that worker processes parallelize), and over copies of the seeds
     (which the cache answers after the first copy)."""
-    n = 24 if quick else 120
+    n = 24 if quick else 60
+    rounds = 1 if quick else 3
     results: dict[str, Any] = {
-        "distinct": _batch_run(models_dir, lambda src: distinct_corpus(src, n, chinese=3)),
-        "distinct_english": _batch_run(models_dir, lambda src: distinct_corpus(src, n * 5, chinese=0)),
-        "seed_copies": _batch_run(models_dir, lambda src: _copies(src, n // 5)),
+        "distinct": _batch_run(models_dir, lambda src: distinct_corpus(src, n, chinese=3), rounds),
+        "distinct_english": _batch_run(
+            models_dir, lambda src: distinct_corpus(src, n * 10, chinese=0), rounds
+        ),
+        "seed_copies": _batch_run(models_dir, lambda src: _copies(src, n // 5), rounds),
     }
-    results["machine_scaling"] = cpu_scaling(quick)
+    results["machine_scaling"] = cpu_scaling(quick, rounds)
     results["documents"] = results["distinct"]["documents"]
     results["jobs_1"] = results["distinct"]["jobs_1"]
     results["jobs_2"] = results["distinct"]["jobs_2"]
@@ -413,25 +416,29 @@ def _spin_matmul(n: int) -> None:
         a @ a
 
 
-def cpu_scaling(quick: bool) -> dict[str, float]:
+def cpu_scaling(quick: bool, rounds: int = 1) -> dict[str, float]:
     """What two cores give here: the time of one CPU-bound process against two at once, for pure
-    Python and for single-threaded float32 matrix products — the ceiling for any 2-job speedup."""
+    Python and for single-threaded float32 matrix products — the ceiling for any 2-job speedup
+    (the median of ``rounds``)."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     out = {}
     for name, target, n in (("python", _spin_python, 20_000_000), ("matmul", _spin_matmul, 300)):
         n = n // 4 if quick else n
-        times = []
-        for count in (1, 2):
-            started = time.perf_counter()
-            procs = [context.Process(target=target, args=(n,)) for _ in range(count)]
-            for proc in procs:
-                proc.start()
-            for proc in procs:
-                proc.join()
-            times.append(time.perf_counter() - started)
-        out[name] = round(2 * times[0] / times[1], 2)
+        ratios = []
+        for _ in range(rounds):
+            times = []
+            for count in (1, 2):
+                started = time.perf_counter()
+                procs = [context.Process(target=target, args=(n,)) for _ in range(count)]
+                for proc in procs:
+                    proc.start()
+                for proc in procs:
+                    proc.join()
+                times.append(time.perf_counter() - started)
+            ratios.append(2 * times[0] / times[1])
+        out[name] = round(statistics.median(ratios), 2)
     return out
 
 
@@ -469,26 +476,94 @@ def _copies(folder: Path, copies: int) -> int:
     return copies * len(paths)
 
 
-def _batch_run(models_dir: Path, corpus: Callable[[Path], int]) -> dict[str, Any]:
+def _batch_run(models_dir: Path, corpus: Callable[[Path], int], rounds: int = 1) -> dict[str, Any]:
+    """1 and 2 jobs over the same corpus, alternating for ``rounds``; medians (this machine's
+    neighbours come and go: one round can be off by a third)."""
     work = Path(tempfile.mkdtemp(prefix="transnorm-bench-"))
     try:
         src = work / "in"
         src.mkdir()
-        results: dict[str, Any] = {"documents": corpus(src)}
-        for jobs in (1, 2):
-            job = BatchJob(
-                src, work / f"out{jobs}", ("json", "text"), Options(), Settings(models_dir=models_dir), jobs
-            )
-            started = time.perf_counter()
-            summary = run_batch(job)
-            elapsed = time.perf_counter() - started
+        results: dict[str, Any] = {"documents": corpus(src), "rounds": rounds}
+        seconds: dict[int, list[float]] = {1: [], 2: []}
+        failed = 0
+        for i in range(rounds):
+            for jobs in (1, 2):
+                out = work / f"out{jobs}-{i}"
+                job = BatchJob(src, out, ("json", "text"), Options(), Settings(models_dir=models_dir), jobs)
+                started = time.perf_counter()
+                summary = run_batch(job)
+                seconds[jobs].append(time.perf_counter() - started)
+                failed += summary["failed"]
+                shutil.rmtree(out, ignore_errors=True)
+        for jobs, times in seconds.items():
+            median = statistics.median(times)
             results[f"jobs_{jobs}"] = {
-                "seconds": round(elapsed, 2),
-                "documents_per_s": round(summary["ok"] / elapsed, 2),
-                "failed": summary["failed"],
+                "seconds": round(median, 2),
+                "documents_per_s": round(results["documents"] / median, 2),
+                "all_seconds": [round(t, 2) for t in times],
             }
-        results["speedup_2_jobs"] = round(
-            results["jobs_2"]["documents_per_s"] / results["jobs_1"]["documents_per_s"], 2
+        results["failed"] = failed
+        results["speedup_2_jobs"] = round(statistics.median(seconds[1]) / statistics.median(seconds[2]), 2)
+        return results
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_ray(models_dir: Path, quick: bool) -> dict[str, Any]:
+    """Documents/s of ``transnorm batch`` end to end (start-up included) on distinct documents:
+    the local engine with 2 jobs against the Ray engine with 1 and 2 actors on this machine's
+    cores (a local Ray cluster), and Ray's start-up alone."""
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return {"skipped": "Ray is not installed (pip install 'transnorm[ray]')"}
+    work = Path(tempfile.mkdtemp(prefix="transnorm-bench-ray-"))
+    try:
+        src = work / "in"
+        src.mkdir()
+        documents = distinct_corpus(src, 24 if quick else 120, chinese=3)
+        env = {**os.environ, "TRANSNORM_MODELS_DIR": str(models_dir)}
+        results: dict[str, Any] = {"documents": documents}
+        runs = {
+            "local_2_jobs": ["--jobs", "2"],
+            "ray_1_actor": ["--engine", "ray", "--actors", "1"],
+            "ray_2_actors": ["--engine", "ray", "--actors", "2"],
+        }
+        for name, extra in runs.items():
+            started = time.perf_counter()
+            r = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "transnorm",
+                    "batch",
+                    str(src),
+                    "--out",
+                    str(work / name),
+                    "--format",
+                    "json,text",
+                    *extra,
+                ],
+                env=env,
+                capture_output=True,
+            )
+            elapsed = time.perf_counter() - started
+            results[name] = {
+                "seconds": round(elapsed, 2),
+                "documents_per_s": round(documents / elapsed, 2),
+                "exit": r.returncode,
+            }
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", "import ray; ray.init(include_dashboard=False); ray.shutdown()"],
+            capture_output=True,
+        )
+        results["ray_start_and_stop_s"] = round(time.perf_counter() - started, 2)
+        results["ray_2_over_local"] = round(
+            results["ray_2_actors"]["documents_per_s"] / results["local_2_jobs"]["documents_per_s"], 2
+        )
+        results["ray_2_over_1_actor"] = round(
+            results["ray_2_actors"]["documents_per_s"] / results["ray_1_actor"]["documents_per_s"], 2
         )
         return results
     finally:
@@ -517,7 +592,7 @@ def machine() -> dict[str, Any]:
 
 
 def run(
-    quick: bool = False, sections: tuple[str, ...] = ("translation", "english", "http", "batch")
+    quick: bool = False, sections: tuple[str, ...] = ("translation", "english", "http", "batch", "ray")
 ) -> dict[str, Any]:
     models_dir, vocab_source = proxy_models_dir()
     out: dict[str, Any] = {"machine": machine(), "quick": quick, "proxy_vocabulary": vocab_source}
@@ -531,6 +606,8 @@ def run(
         out["http"] = bench_http(models_dir, quick)
     if "batch" in sections:
         out["batch"] = bench_batch(models_dir, quick)
+    if "ray" in sections:
+        out["ray"] = bench_ray(models_dir, quick)
     return out
 
 
@@ -569,4 +646,12 @@ def format_report(result: dict[str, Any]) -> str:
                 f"2 jobs {v['jobs_2']['documents_per_s']}/s (×{v['speedup_2_jobs']})"
             )
         lines.append(f"two processes on two cores here: ×{b['machine_scaling']}")
+    r = result.get("ray")
+    if r and "skipped" not in r:
+        rate = {name: r[name]["documents_per_s"] for name in ("local_2_jobs", "ray_1_actor", "ray_2_actors")}
+        lines.append(
+            f"ray ({r['documents']} docs, start-up included): local 2 jobs {rate['local_2_jobs']}/s, "
+            f"Ray 1 actor {rate['ray_1_actor']}/s, 2 actors {rate['ray_2_actors']}/s "
+            f"(×{r['ray_2_over_local']} of local; Ray start and stop {r['ray_start_and_stop_s']} s)"
+        )
     return "\n".join(lines)

@@ -1,0 +1,227 @@
+"""Ray Data engine: normalization over a Ray cluster (``pip install 'transnorm[ray]'``).
+
+Documents go through ``map_batches`` to a pool of actors. Each actor builds the pipeline once,
+after it has started — models load in the actors, never in the driver — and then runs the same
+code as the local engine: the batch mode's :func:`~transnorm.batch.process_chunk` on chunks of
+files (so the outputs, their names and the report are the local engine's), or
+:meth:`~transnorm.pipeline.Pipeline.normalize_many` on the rows of a dataset
+(:func:`normalize_dataset`). Nothing else in transnorm imports this module, so the base install
+never imports Ray.
+
+Inputs and outputs must be where every node can reach them (a shared file system, or object
+storage for datasets); each node needs transnorm and the models (baked into the image, or on a
+shared path given as ``TRANSNORM_MODELS_DIR``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import ray
+
+from .batch import BatchJob, Record, Work, process_chunk
+from .errors import TransnormError
+from .options import Options
+from .pipeline import Pipeline
+from .settings import Settings
+
+
+def connect(settings: Settings) -> None:
+    """Join ``settings.ray_address``, or start Ray on this machine (once per process)."""
+    if ray.is_initialized():
+        return
+    ray.init(
+        address=settings.ray_address or None,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+    )
+    context = ray.data.DataContext.get_current()
+    context.print_on_execution_start = False
+    # Ray Data's progress lines on stderr go; its warnings and errors stay.
+    for name in [n for n in logging.root.manager.loggerDict if n.startswith("ray")] + ["ray", "ray.data"]:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _actor_settings(settings: Settings) -> Settings:
+    # An actor has one CPU: one CTranslate2 thread, unless the threads were set.
+    if settings.intra_threads == 0 and settings.inter_threads == 1:
+        return settings.with_overrides(intra_threads=1)
+    return settings
+
+
+def _cpus() -> int:
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def _actors(settings: Settings) -> int:
+    return settings.actors or _cpus()
+
+
+class _ChunkActor:
+    """A batch-mode actor: loads the pipeline once, then processes chunks of files. Made per job
+    by :func:`_chunk_actor` (the job travels with the class, not as constructor arguments)."""
+
+    JOB = b""
+
+    def __init__(self) -> None:
+        self.job: BatchJob = pickle.loads(self.JOB)
+        self.pipeline = Pipeline(_actor_settings(self.job.settings))
+        self.pipeline.engine.load()
+        self.fingerprint = self.job.fingerprint(self.pipeline)
+        self.node = ray.get_runtime_context().get_node_id()
+
+    def __call__(self, batch: Mapping[str, Any]) -> dict[str, list[Any]]:
+        works: list[Work] = [pickle.loads(item) for item in batch["work"]]
+        records = process_chunk(self.job, self.pipeline, works, self.pipeline.translate, self.fingerprint)
+        return {"record": [json.dumps(asdict(r)) for r in records], "node": [self.node] * len(records)}
+
+
+def _chunk_actor(job: BatchJob) -> type[_ChunkActor]:
+    return type("ChunkActor", (_ChunkActor,), {"JOB": pickle.dumps(job)})
+
+
+class RayPool:
+    """The batch mode's pool on Ray: the same chunks as the local pool, run by actors."""
+
+    def __init__(self, job: BatchJob, chunk: int = 16) -> None:
+        self.job, self.chunk = job, chunk
+        self.nodes: set[str] = set()
+        self.actors = 0
+
+    def run(self, files: Sequence[Work], translate: object = None) -> Iterator[Record]:
+        """A record per file as chunks finish (``translate`` is unused: actors translate)."""
+        if not files:
+            return
+        connect(self.job.settings)
+        self.actors = min(_actors(self.job.settings), max(1, len(files) // self.chunk + 1))
+        dataset = ray.data.from_items([{"work": pickle.dumps(w)} for w in files])
+        results = dataset.map_batches(
+            _chunk_actor(self.job),
+            batch_size=self.chunk,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=self.actors),
+            num_cpus=1,
+        )
+        for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
+            self.nodes.update(str(n) for n in batch["node"])
+            for line in batch["record"]:
+                yield Record(**json.loads(line))
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": "ray", "actors": self.actors, "nodes": len(self.nodes)}
+
+    def close(self) -> None:
+        """Stop Ray if this process started it (its actors go with it)."""
+        if ray.is_initialized() and not self.job.settings.ray_address:
+            ray.shutdown()
+
+
+class _DocumentActor:
+    """A dataset actor: loads the pipeline once, then normalizes batches of rows."""
+
+    def __init__(self, settings: dict[str, Any], options: dict[str, Any], text: str, id_: str | None) -> None:
+        self.pipeline = Pipeline(_actor_settings(Settings(**settings)))
+        self.pipeline.engine.load()
+        self.options = Options(**options)
+        self.text, self.id = text, id_
+
+    def __call__(self, batch: Mapping[str, Any]) -> dict[str, list[Any]]:
+        texts = list(batch[self.text])
+        ids = [None if x is None else str(x) for x in batch[self.id]] if self.id else [None] * len(texts)
+        results = self.pipeline.normalize_many(
+            [
+                (t if isinstance(t, (bytes, str)) else "", self.options, i)
+                for t, i in zip(texts, ids, strict=True)
+            ]
+        )
+        out: dict[str, list[Any]] = {"id": ids, "result": [], "error": [], "complete": []}
+        for text, result in zip(texts, results, strict=True):
+            if not isinstance(text, (bytes, str)):
+                result = TransnormError(f"the text column holds {type(text).__name__}, not text")
+            if isinstance(result, TransnormError):
+                out["result"].append(None)
+                out["error"].append(json.dumps(result.problem()))
+                out["complete"].append(False)
+            else:
+                out["result"].append(json.dumps(result.to_dict(), ensure_ascii=False))
+                out["error"].append(None)
+                out["complete"].append(result.complete)
+        return out
+
+
+def normalize_dataset(
+    dataset: ray.data.Dataset,
+    text_column: str = "text",
+    id_column: str | None = "id",
+    options: Options | Mapping[str, Any] | None = None,
+    settings: Settings | None = None,
+    actors: int | None = None,
+    batch_size: int = 32,
+) -> ray.data.Dataset:
+    """Normalize a dataset's ``text_column`` (str or bytes) on Ray actors.
+
+    Returns a dataset with the columns ``id``, ``result`` (the transnorm JSON document, as a
+    string), ``error`` (RFC 9457 problem details as a string, for a row that could not be
+    normalized; the others go on) and ``complete``. Rows keep their order within a block.
+    """
+    settings = settings or Settings.from_env()
+    if not isinstance(options, Options):
+        options = Options.from_mapping(options)
+    connect(settings)
+    # One CPU stays free for the dataset's reading and writing tasks, or they would wait for ever
+    # behind actors that wait for their input.
+    actors = min(actors or settings.actors or _cpus(), max(1, _cpus() - 1))
+    return dataset.map_batches(
+        _DocumentActor,
+        fn_constructor_args=(
+            json.loads(settings.model_dump_json()),
+            options.to_dict(),
+            text_column,
+            id_column,
+        ),
+        batch_size=batch_size,
+        batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=actors),
+        num_cpus=1,
+    )
+
+
+def normalize_parquet(source: Path, out: Path, settings: Settings, options: Options) -> dict[str, Any]:
+    """``transnorm batch IN.parquet --engine ray``: the rows of Parquet files (a ``text`` column,
+    and ``id`` if there is one) normalized into Parquet files under ``out``; returns a summary."""
+    connect(settings)
+    dataset = ray.data.read_parquet(str(source))
+    id_column = "id" if "id" in dataset.schema().names else None
+    results = normalize_dataset(dataset, "text", id_column, options, settings, settings.actors or None)
+    results = results.materialize()
+    out.mkdir(parents=True, exist_ok=True)
+    results.write_parquet(str(out))
+    rows = failed = incomplete = 0
+    for batch in results.iter_batches(batch_format="numpy"):  # materialized: read here, no tasks
+        rows += len(batch["complete"])
+        failed += sum(e is not None for e in batch["error"])
+        incomplete += sum(not c for c in batch["complete"])
+    summary = {"rows": rows, "failed": failed, "incomplete": incomplete, "output": str(out)}
+    # "_"-prefixed: Parquet readers (pyarrow, Spark, Ray) skip it when they read the folder.
+    (out / "_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    if not settings.ray_address:
+        ray.shutdown()
+    return summary
+
+
+def is_parquet(path: Path) -> bool:
+    """A Parquet file, or a folder whose files are Parquet."""
+    if path.is_file():
+        return path.suffix == ".parquet"
+    return (
+        path.is_dir()
+        and any(p.suffix == ".parquet" for p in path.iterdir())
+        and not any(p.suffix in (".txt", ".jsonl") for p in path.iterdir())
+    )
