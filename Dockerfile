@@ -7,6 +7,9 @@ ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 HOME=/tmp
+# strip (binutils), for the build stage only.
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends binutils \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY pyproject.toml README.md constraints.txt ./
 COPY service ./service
@@ -20,6 +23,20 @@ RUN /opt/venv/bin/transnorm models setup --offline \
  && for name in $MODELS; do /opt/venv/bin/transnorm models install "$name" || exit 1; done \
  && /opt/venv/bin/transnorm models verify \
  && mkdir -p /opt/transnorm/packages
+# Slim (README, Container): what the runtime never imports — argostranslate's sentence splitter
+# (minisbd) with its ONNX runtime, sacremoses, their own dependencies, pip — numpy's test suites, and the debugging information of
+# the extension modules built with it (CTranslate2's Python module alone: 65 MB of it). Only
+# --strip-debug, and only where there is debug information: a wider strip rewrites the
+# wheel-repaired libraries (numpy.libs, …) and breaks them. Then prove what is left still
+# normalizes and serves.
+RUN /opt/venv/bin/pip uninstall -y -q minisbd onnxruntime flatbuffers protobuf filelock sacremoses joblib regex \
+ && find /opt/venv/lib/python3*/site-packages/numpy -depth -type d -name tests -exec rm -rf {} + \
+ && find /opt/venv -type f -name "*.so*" | while read -r lib; do \
+        if readelf -S "$lib" | grep -q '\.debug_info'; then strip --strip-debug "$lib" || exit 1; fi; done \
+ && /opt/venv/bin/pip uninstall -y -q pip setuptools \
+ && echo "Slim. 第一次会谈。" | /opt/venv/bin/transnorm normalize - > /dev/null \
+ && /opt/venv/bin/transnorm models list > /dev/null \
+ && /opt/venv/bin/python -c "import transnorm.server.wsgi, transnorm.server.transport, transnorm.server.gunicorn_conf"
 
 FROM ${PYTHON_IMAGE} AS runtime
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin transnorm

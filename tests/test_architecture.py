@@ -181,3 +181,16 @@ def test_readme_settings_table_is_generated_from_the_settings():
     from transnorm.devtools.docs import settings_table
 
     assert settings_table() in (ROOT / "README.md").read_text()
+
+
+def _fresh_machine_commands() -> list[str]:
+    section = (ROOT / "README.md").read_text().split("## On a fresh machine", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.+?)\n```", section)
+
+
+def test_ci_runs_the_readme_test_command_verbatim_and_fails_with_it():
+    main_job, tests = _fresh_machine_commands()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert tests in ci.splitlines()
+    assert "set -euo pipefail" in ci and ci.rstrip().endswith(tests)  # its status is CI's status
+    assert "transnorm batch seeds --out out" in main_job and "transnorm models setup" in main_job
