@@ -33,8 +33,22 @@ class Recording:
 
     def translate_batch(self, *args, **kwargs):
         out = self.translator.translate_batch(*args, **kwargs)
+        if kwargs.get("asynchronous"):
+            results = [future.result() for future in out]
+            self.calls.append((args, kwargs, results))
+            return [_Done(result) for result in results]
         self.calls.append((args, kwargs, out))
         return out
+
+
+class _Done:
+    """An asynchronous result that is already there."""
+
+    def __init__(self, result):
+        self._result = result
+
+    def result(self):
+        return self._result
 
 
 @pytest.fixture(scope="module")

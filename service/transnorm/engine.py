@@ -298,7 +298,7 @@ class ArgosEngine:
         return [r for r in results if r is not None]
 
     def _run(self, model: _Model, sentences: list[str], beam: int, hypotheses: int) -> list[Translation]:
-        """One ``translate_batch`` over every piece of ``sentences``; pieces are joined back."""
+        """Translate every piece of ``sentences`` (grouped by search bound); pieces are joined back."""
         pieces: list[list[str]] = []
         owners: list[int] = []
         for i, (sentence, tokens) in enumerate(
@@ -310,18 +310,21 @@ class ArgosEngine:
         prefix = model.prefix
         # How long a piece's beam search may run depends on the piece alone, never on what it is
         # batched with (a longer search can end on other words): its limit, rounded up to a step
-        # of 8 tokens, and each step is a call of its own.
+        # of LIMIT_STEP tokens, and each step is a call of its own.
         groups: dict[int, list[int]] = {}
         for i, piece in enumerate(pieces):
             bound = -(-decoding_limit(len(piece), self.settings) // LIMIT_STEP) * LIMIT_STEP
             groups.setdefault(bound, []).append(i)
-        output: list[Any] = [None] * len(pieces)
-        for bound, members in sorted(groups.items()):
+        # Every group is queued at once (asynchronous calls), the largest first, so that the
+        # translator's replicas (inter_threads) work on groups side by side. A group is cut only
+        # where it is more than a replica's share of the whole: on a CPU, a small batch costs
+        # about what a large one does (each step reads all the weights), so halving small groups
+        # doubles the work.
+        share = math.ceil(sum(map(len, pieces)) / self.settings.inter_threads)
+        pending: list[tuple[list[int], list[Any]]] = []
+        for bound, members in sorted(groups.items(), key=lambda g: -sum(len(pieces[i]) for i in g[1])):
             batch = [pieces[i] for i in members]
-            # With inter_threads N, CTranslate2 runs sub-batches in parallel: cut the call into at
-            # least N of them (one batch on 2 intra threads ran 1.0-1.2x one thread here; 2, 1.3-2x).
-            share = math.ceil(sum(map(len, batch)) / self.settings.inter_threads)
-            results = model.translator.translate_batch(
+            futures = model.translator.translate_batch(
                 batch,
                 target_prefix=[prefix] * len(batch) if prefix else None,
                 replace_unknowns=True,
@@ -332,9 +335,13 @@ class ArgosEngine:
                 num_hypotheses=hypotheses,
                 max_decoding_length=min(model.max_output_tokens, bound + len(prefix)),
                 return_scores=True,
+                asynchronous=True,
             )
-            for i, result in zip(members, results, strict=True):
-                output[i] = result
+            pending.append((members, futures))
+        output: list[Any] = [None] * len(pieces)
+        for members, futures in pending:
+            for i, future in zip(members, futures, strict=True):
+                output[i] = future.result()
         parts: list[list[tuple[list[str], float, list[str]]]] = [[] for _ in sentences]
         for owner, source, result in zip(owners, pieces, output, strict=True):
             limit = decoding_limit(len(source), self.settings)
