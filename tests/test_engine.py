@@ -320,3 +320,23 @@ def test_a_sentence_translates_the_same_whatever_it_is_batched_with(real_setting
     alone = engine.translate("zh", [short])[0]
     assert engine.translate("zh", [short, longer])[0] == alone
     assert engine.translate("zh", [longer, short, longer * 2])[1] == alone
+
+
+def test_small_search_groups_are_queued_together_not_halved(real_settings):
+    """Regression: each search-length group was its own blocking call, cut in halves for the two
+    replicas; on a CPU a half batch costs about a whole one, and --jobs 2 ran at 0.8x --jobs 1
+    (BENCHMARKS.md). Groups are queued at once, and one is cut only when it exceeds a replica's
+    share of the whole."""
+    engine = ArgosEngine(real_settings.with_overrides(cache_size=0, inter_threads=2, intra_threads=1))
+    engine.load()
+    (model,) = engine._models.values()
+    calls = model.translator = Recording(model.translator)
+    sentences = ["第一次会谈。", "首先我们要明白。", "但特朗普关注的是乌克兰问题。", "科尔图诺夫。" * 6]
+    alone = [engine.translate("zh", [s])[0] for s in sentences]
+    calls.calls.clear()
+    assert engine.translate("zh", sentences) == alone
+    assert len(calls.calls) > 1  # several search-length groups
+    share = -(-sum(len(piece) for args, _, _ in calls.calls for piece in args[0]) // 2)
+    for _, kwargs, _ in calls.calls:
+        assert kwargs["max_batch_size"] >= min(share, real_settings.max_batch_tokens)
+        assert kwargs.get("asynchronous") is True
