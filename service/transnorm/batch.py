@@ -669,12 +669,8 @@ def _run_locked(
     else:  # one JSON-lines file
         entries = [Entry(input_dir, Path(input_dir.name))]
     if pipeline is None:
-        settings = job.settings
-        if settings.intra_threads == 0 and settings.inter_threads == 1:
-            # --jobs N means N cores: N worker processes, and N translations at a time here
-            # (parallel sub-batches scale better than threads inside one batch: see BENCHMARKS.md).
-            settings = settings.with_overrides(intra_threads=1, inter_threads=max(1, job.jobs))
-        pipeline = Pipeline(settings)
+        # --jobs N means N cores: N worker processes, and N translations at a time here.
+        pipeline = Pipeline(job.settings.on_cores(job.jobs))
     pool = pool or _Pool(job, pipeline, max(1, job.jobs))
     stop = _Stop()
     with stop.installed():  # until the summary is written

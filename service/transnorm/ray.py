@@ -49,13 +49,6 @@ def connect(settings: Settings) -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def _actor_settings(settings: Settings) -> Settings:
-    # An actor has one CPU: one CTranslate2 thread, unless the threads were set.
-    if settings.intra_threads == 0 and settings.inter_threads == 1:
-        return settings.with_overrides(intra_threads=1)
-    return settings
-
-
 def _cpus() -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
@@ -72,7 +65,7 @@ class _ChunkActor:
 
     def __init__(self) -> None:
         self.job: BatchJob = pickle.loads(self.JOB)
-        self.pipeline = Pipeline(_actor_settings(self.job.settings))
+        self.pipeline = Pipeline(self.job.settings.on_cores(1))  # an actor has one CPU
         self.pipeline.engine.load()
         self.fingerprint = self.job.fingerprint(self.pipeline)
         self.node = ray.get_runtime_context().get_node_id()
@@ -127,7 +120,7 @@ class _DocumentActor:
     """A dataset actor: loads the pipeline once, then normalizes batches of rows."""
 
     def __init__(self, settings: dict[str, Any], options: dict[str, Any], text: str, id_: str | None) -> None:
-        self.pipeline = Pipeline(_actor_settings(Settings(**settings)))
+        self.pipeline = Pipeline(Settings(**settings).on_cores(1))
         self.pipeline.engine.load()
         self.options = Options(**options)
         self.text, self.id = text, id_

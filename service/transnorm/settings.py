@@ -259,6 +259,14 @@ class Settings(BaseSettings):
         values.update({k: v for k, v in overrides.items() if v is not None})
         return type(self)(**values)
 
+    def on_cores(self, cores: int) -> Settings:
+        """These settings for a process that owns ``cores`` cores: that many translations at a
+        time, one thread each (parallel sub-batches scale better than threads inside one batch:
+        BENCHMARKS.md) — unless the threads were set explicitly."""
+        if self.intra_threads == 0 and self.inter_threads == 1:
+            return self.with_overrides(intra_threads=1, inter_threads=max(1, cores))
+        return self
+
     def to_env(self) -> dict[str, str]:
         """These settings as ``TRANSNORM_*`` variables, for child processes (gunicorn workers)."""
         env = {}
