@@ -206,7 +206,7 @@ def running_server(models_dir, log_dir: Path, env_extra=None, args=("--workers",
 
 @pytest.fixture(scope="session")
 def server(real_settings, tmp_path_factory):
-    with running_server(real_settings.models_dir, tmp_path_factory.mktemp("server")) as (base, _):
+    with running_server(real_settings.pipeline.models_dir, tmp_path_factory.mktemp("server")) as (base, _):
         yield base
 
 

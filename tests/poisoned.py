@@ -43,7 +43,7 @@ def _app():
     from transnorm.server import create_app
 
     settings = Settings.from_env()
-    pipeline = Pipeline(settings, engine=Poisoned(ArgosEngine(settings), delay=0.3))
+    pipeline = Pipeline(settings, engine=Poisoned(ArgosEngine(settings.pipeline), delay=0.3))
     return create_app(settings, pipeline, background=False)
 
 

@@ -98,7 +98,8 @@ def test_runtime_path_imports_no_development_tool_and_no_ray(real_settings):
         "assert r.status_code == 200\n"
         "r = client.post('/translate', json={'q': '科尔图诺夫。', 'source': 'auto', 'target': 'en'})\n"
         "assert r.status_code == 200\n"
-        "from transnorm.batch import BatchJob, run_batch\n"
+        "from transnorm.batch import Job, run_batch\n"
+        "import transnorm.batch.parquet, transnorm.batch.pool\n"
         "from transnorm.jsonl import normalize_stream\n"
         "import transnorm.cli\n"
         "print(sorted(m for m in sys.modules\n"
@@ -106,7 +107,7 @@ def test_runtime_path_imports_no_development_tool_and_no_ray(real_settings):
     )
     env = {
         **os.environ,
-        "TRANSNORM_MODELS_DIR": str(real_settings.models_dir),
+        "TRANSNORM_MODELS_DIR": str(real_settings.pipeline.models_dir),
         "TRANSNORM_COMPUTE_TYPE": "float32",
     }
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, cwd=ROOT, timeout=120)

@@ -98,7 +98,7 @@ def _corpus(src: Path, n: int) -> None:
 def _start(src: Path, out: Path, settings, *extra: str, marker: str = "") -> subprocess.Popen:
     env = {
         **os.environ,
-        "TRANSNORM_MODELS_DIR": str(settings.models_dir),
+        "TRANSNORM_MODELS_DIR": str(settings.pipeline.models_dir),
         "TRANSNORM_COMPUTE_TYPE": "float32",
         "TRANSNORM_TEST_MARK": marker,
     }
@@ -351,7 +351,7 @@ def test_verify_finds_a_truncated_or_changed_model_without_loading_it(tmp_path, 
 
 def test_bad_settings_exit_2_with_the_allowed_values():
     r = run_cli(["normalize", "-", "--compute-type", "bogus"], input=b"x")
-    assert r.returncode == 2 and b"choose from" in r.stderr
+    assert r.returncode == 2 and b"--compute-type" in r.stderr and b"must be one of" in r.stderr
     r = run_cli(["normalize", "-", "--beam-size", "0"], input=b"x")
     assert r.returncode == 2 and b"--beam-size" in r.stderr and b"from 1 to 16" in r.stderr
     r = run_cli(["normalize", "-"], input=b"\xff", env={"TRANSNORM_BEAM_SIZE": "x"})

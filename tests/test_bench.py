@@ -10,9 +10,11 @@ from transnorm.devtools import bench
 
 
 def test_translation_section_compares_like_with_like(real_settings):
-    result = bench.bench_translation(real_settings.models_dir, quick=True, beams=[real_settings.beam_size])
+    result = bench.bench_translation(
+        real_settings.pipeline.models_dir, quick=True, beams=[real_settings.pipeline.beam_size]
+    )
     ours, raw, argos = (
-        result[f"beam_{real_settings.beam_size}"],
+        result[f"beam_{real_settings.pipeline.beam_size}"],
         result["ctranslate2"],
         result["argostranslate"],
     )
@@ -43,20 +45,20 @@ def test_batch_with_workers_after_models_are_loaded(tmp_path, real_settings):
     code = f"""
 import shutil, sys
 from pathlib import Path
-from transnorm.batch import BatchJob, run_batch
+from transnorm.batch import Job, run_batch
 from transnorm.settings import Settings
 from transnorm.options import Options
 from transnorm.pipeline import Pipeline
-settings = Settings(models_dir=Path({str(real_settings.models_dir)!r}), compute_type="float32")
+settings = Settings(models_dir=Path({str(real_settings.pipeline.models_dir)!r}), compute_type="float32")
 src = Path({str(tmp_path)!r}) / "in"
 src.mkdir()
 for p in sorted(Path({str(ROOT / "seeds")!r}).glob("*.txt")):
     shutil.copy(p, src / p.name)
 pipeline = Pipeline(settings)
-first = run_batch(BatchJob(src, src.parent / "a", ("json",), Options(), settings, jobs=1), pipeline=pipeline)
+first = run_batch(src, Job(src.parent / "a", ("json",), Options(), settings), jobs=1, pipeline=pipeline)
 assert pipeline.engine.loaded
-second = run_batch(BatchJob(src, src.parent / "b", ("json",), Options(), settings, jobs=2), pipeline=pipeline)
-assert first["ok"] == second["ok"] == 5, (first, second)
+second = run_batch(src, Job(src.parent / "b", ("json",), Options(), settings), jobs=2, pipeline=pipeline)
+assert first.ok == second.ok == 5, (first, second)
 """
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, timeout=240)
     assert r.returncode == 0, r.stderr.decode()[-2000:]

@@ -85,7 +85,7 @@ def test_evaluate_command_prints_scores():
 
 @pytest.fixture
 def installed_dir(real_settings):
-    return str(real_settings.models_dir)
+    return str(real_settings.pipeline.models_dir)
 
 
 def test_batch_over_seeds_with_a_real_package(tmp_path, installed_dir):

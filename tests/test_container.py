@@ -87,6 +87,6 @@ def test_the_service_never_imports_torch(real_settings):
     )
     r = _run(
         [sys.executable, "-c", code],
-        {"TRANSNORM_MODELS_DIR": str(real_settings.models_dir), "TRANSNORM_COMPUTE_TYPE": "float32"},
+        {"TRANSNORM_MODELS_DIR": str(real_settings.pipeline.models_dir), "TRANSNORM_COMPUTE_TYPE": "float32"},
     )
     assert r.returncode == 0, r.stderr.decode()[-2000:]

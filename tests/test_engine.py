@@ -82,7 +82,7 @@ def test_greedy_output_matches_argostranslate_token_for_token(prefix_dir, monkey
     settings = Settings(
         models_dir=prefix_dir.parent, compute_type="float32", beam_size=1, decoding_ratio=50, decoding_cap=255
     )
-    engine = ArgosEngine(settings)
+    engine = ArgosEngine(settings.pipeline)
     engine.load()
     (model,) = engine._models.values()
     ours = model.translator = Recording(model.translator)
@@ -139,7 +139,7 @@ LONG_RUN = "美国总统特朗普与俄罗斯总统普京在阿拉斯加举行�
 def test_the_model_limit_is_read_from_model_bin(short_model_dir, real_settings):
     (package,) = short_model_dir.iterdir()
     assert model_positions(package / "model") == 64
-    (tiny,) = real_settings.models_dir.iterdir()
+    (tiny,) = real_settings.pipeline.models_dir.iterdir()
     assert model_positions(tiny / "model") == 512  # no stored encodings: the default
 
 
@@ -182,7 +182,7 @@ def test_an_engine_error_is_confined_to_its_sentence(fake_engine, detector):
         ("第一句。有毒的句子。第三句。".encode(), None, "poisoned"),
         ("另一个文件的句子。".encode(), None, "innocent"),
     ]
-    poisoned, innocent = pipeline.normalize_many(items)
+    poisoned, innocent = (outcome.document for outcome in pipeline.normalize_many(items))
     assert innocent.complete and [s.action for s in innocent.spans if s.lang == "zh"] == ["translated"]
     actions = [(s.action, s.reason) for s in poisoned.spans if s.lang == "zh"]
     assert actions == [("translated", None), ("untranslated", "engine-error"), ("translated", None)]
@@ -203,7 +203,7 @@ def test_a_model_that_cannot_load_is_still_an_error(tmp_path, tiny_package, dete
 
 
 def test_batch_confines_an_engine_error_to_its_file_and_sentence(tmp_path, real_settings, detector):
-    from transnorm.batch import BatchJob, run_batch
+    from transnorm.batch import Job, run_batch
 
     src = tmp_path / "in"
     src.mkdir()
@@ -211,10 +211,10 @@ def test_batch_confines_an_engine_error_to_its_file_and_sentence(tmp_path, real_
     for name in ("b.txt", "c.txt"):
         (src / name).write_text(f"Intro.\n{name}的句子。\n")
     settings = real_settings
-    pipeline = Pipeline(settings, engine=Poisoned(ArgosEngine(settings)), detector=detector)
-    job = BatchJob(src, tmp_path / "out", ("json",), Options(), settings, jobs=2)
-    summary = run_batch(job, pipeline=pipeline)
-    assert (summary["ok"], summary["failed"], summary["incomplete"]) == (3, 0, 1)
+    pipeline = Pipeline(settings, engine=Poisoned(ArgosEngine(settings.pipeline)), detector=detector)
+    job = Job(tmp_path / "out", ("json",), Options(), settings)
+    summary = run_batch(src, job, jobs=2, pipeline=pipeline)
+    assert (summary.ok, summary.failed, summary.incomplete) == (3, 0, 1)
     a = json.loads((tmp_path / "out" / "a.txt.json").read_text())
     assert [(s["action"], s.get("reason")) for s in a["spans"] if s["lang"] == "zh"] == [
         ("translated", None),
@@ -314,7 +314,7 @@ def test_a_sentence_translates_the_same_whatever_it_is_batched_with(real_setting
     """Regression: the search length came from the longest sentence of the call, so a sentence's
     beam search, and with random weights its words, changed with its company (found comparing
     the Ray engine's outputs with the local engine's)."""
-    engine = ArgosEngine(real_settings.with_overrides(cache_size=0, max_batch_tokens=1, beam_size=2))
+    engine = ArgosEngine(real_settings.with_overrides(cache_size=0, max_batch_tokens=1, beam_size=2).pipeline)
     short = "第一次会谈。"
     longer = "双方过去有失败的经验,特别是在特朗普的第一个总统任期内,普京和特朗普曾在芬兰赫尔辛基进行了峰会。"
     alone = engine.translate("zh", [short])[0]
@@ -327,7 +327,9 @@ def test_small_search_groups_are_queued_together_not_halved(real_settings):
     replicas; on a CPU a half batch costs about a whole one, and --jobs 2 ran at 0.8x --jobs 1
     (BENCHMARKS.md). Groups are queued at once, and one is cut only when it exceeds a replica's
     share of the whole."""
-    engine = ArgosEngine(real_settings.with_overrides(cache_size=0, inter_threads=2, intra_threads=1))
+    engine = ArgosEngine(
+        real_settings.with_overrides(cache_size=0, inter_threads=2, intra_threads=1).pipeline
+    )
     engine.load()
     (model,) = engine._models.values()
     calls = model.translator = Recording(model.translator)
@@ -338,5 +340,5 @@ def test_small_search_groups_are_queued_together_not_halved(real_settings):
     assert len(calls.calls) > 1  # several search-length groups
     share = -(-sum(len(piece) for args, _, _ in calls.calls for piece in args[0]) // 2)
     for _, kwargs, _ in calls.calls:
-        assert kwargs["max_batch_size"] >= min(share, real_settings.max_batch_tokens)
+        assert kwargs["max_batch_size"] >= min(share, real_settings.pipeline.max_batch_tokens)
         assert kwargs.get("asynchronous") is True

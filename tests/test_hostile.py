@@ -22,7 +22,7 @@ def hostile(real_settings, tmp_path_factory):
     """A server with short read deadlines: (base URL, log file)."""
     logs = tmp_path_factory.mktemp("hostile")
     env = {"TRANSNORM_HEADER_TIMEOUT": "1.5", "TRANSNORM_BODY_TIMEOUT": "1.5"}
-    with running_server(real_settings.models_dir, logs, env) as (base, _):
+    with running_server(real_settings.pipeline.models_dir, logs, env) as (base, _):
         yield base, logs / "server.log"
 
 
@@ -158,7 +158,7 @@ def test_trickling_clients_do_not_stop_the_server(real_settings, tmp_path):
     """Eight connections trickle a declared 10 kB body one byte every 2 s, against the default
     deadlines and threads (one worker): probes of /healthz and small /v1/normalize requests are
     still answered, and the trickling connections are cut with 408."""
-    with running_server(real_settings.models_dir, tmp_path, args=("--workers", "1")) as (base, _):
+    with running_server(real_settings.pipeline.models_dir, tmp_path, args=("--workers", "1")) as (base, _):
         stop = threading.Event()
         cut: list[bytes] = []
 

@@ -166,7 +166,7 @@ def image(tiny_package, tmp_path_factory):
 
 
 def _cli_output(settings, data: bytes) -> dict:
-    env = {"TRANSNORM_MODELS_DIR": str(settings.models_dir)}
+    env = {"TRANSNORM_MODELS_DIR": str(settings.pipeline.models_dir)}
     r = run_cli(["normalize", "-"], input=data, env=env)
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)

@@ -77,7 +77,10 @@ def test_results_equal_the_batch_json(tmp_path, real_settings):
     for seed in seeds:
         (src / seed.name).write_bytes(seed.read_bytes())
         stream += json.dumps({"id": seed.name, "text": seed.read_text()}).encode() + b"\n"
-    env = {"TRANSNORM_MODELS_DIR": str(real_settings.models_dir), "TRANSNORM_COMPUTE_TYPE": "float32"}
+    env = {
+        "TRANSNORM_MODELS_DIR": str(real_settings.pipeline.models_dir),
+        "TRANSNORM_COMPUTE_TYPE": "float32",
+    }
     r = run_cli(["batch", str(src), "--out", str(tmp_path / "out"), "--format", "json"], env=env)
     assert r.returncode == 0, r.stderr
     r = run_cli(["normalize", "--jsonl", "-"], input=stream, env=env)
@@ -97,10 +100,13 @@ def test_batch_takes_jsonl_inputs_and_writes_json_lines(tmp_path, real_settings)
     )
     (src / "docs.jsonl").write_bytes(stream + b"{bad\n")
     (src / "plain.txt").write_text("Plain English.\n")
-    env = {"TRANSNORM_MODELS_DIR": str(real_settings.models_dir), "TRANSNORM_COMPUTE_TYPE": "float32"}
+    env = {
+        "TRANSNORM_MODELS_DIR": str(real_settings.pipeline.models_dir),
+        "TRANSNORM_COMPUTE_TYPE": "float32",
+    }
     out = tmp_path / "out"
     r = run_cli(["batch", str(src), "--out", str(out)], env=env)
-    assert r.returncode == 1 and b"1 lines of JSON-lines inputs failed" in r.stderr  # the bad line
+    assert r.returncode == 1 and b"1 items of JSON-lines or Parquet inputs failed" in r.stderr  # the bad line
     results = lines_of((out / "docs.jsonl.results.jsonl").read_bytes())
     assert [x.get("id") for x in results] == ["d0", "d1", "d2", "d3", "d4", None]
     direct = lines_of(run_cli(["normalize", "--jsonl", "-"], input=stream, env=env).stdout)

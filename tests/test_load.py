@@ -28,7 +28,7 @@ def _workers(pid: int) -> list[int]:
 def test_load_concurrency_16(real_settings, tmp_path):
     seconds = float(os.environ.get("TRANSNORM_LOAD_SECONDS", "20"))
     args = ("--workers", "2", "--http-threads", "8")
-    with running_server(real_settings.models_dir, tmp_path, args=args) as (base, proc):
+    with running_server(real_settings.pipeline.models_dir, tmp_path, args=args) as (base, proc):
         documents = [p.read_bytes() for p in sorted(SEEDS.glob("*.txt"))]
         workers = _workers(proc.pid)
         assert len(workers) == 2

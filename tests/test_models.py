@@ -16,20 +16,20 @@ def _entry(**kw):
 
 def test_install_list_and_verify(tmp_path, tiny_package):
     settings = Settings(models_dir=tmp_path / "m", compute_type="float32")
-    info = models.install_file(tiny_package, settings.models_dir)
+    info = models.install_file(tiny_package, settings.pipeline.models_dir)
     assert (info.from_code, info.to_code, info.package, info.version) == (
         "zh",
         "en",
         "translate-zh_en",
         "0.1",
     )
-    assert [m.package for m in models.installed(settings.models_dir)] == ["translate-zh_en"]
+    assert [m.package for m in models.installed(settings.pipeline.models_dir)] == ["translate-zh_en"]
     loaded = []
-    (check,) = models.verify(settings.models_dir, loaded.append)
+    (check,) = models.verify(settings.pipeline.models_dir, loaded.append)
     assert check.ok, check.problems
     assert loaded == [info]
     (info.path / "model" / "model.bin").unlink()
-    (check,) = models.verify(settings.models_dir)
+    (check,) = models.verify(settings.pipeline.models_dir)
     assert not check.ok and "model/model.bin is missing" in check.problems
 
 

@@ -143,8 +143,54 @@ def test_many_documents_share_one_batch_and_errors_stay_in_place(fake_pipeline, 
     results = fake_pipeline.normalize_many(
         [("第一句。".encode(), None, "a"), (b"\xff", None, "b"), ("第二句。".encode(), None, "c")]
     )
-    assert [type(r).__name__ for r in results] == ["Document", "DecodeError", "Document"]
+    assert [type(r.document or r.error).__name__ for r in results] == ["Document", "DecodeError", "Document"]
+    assert [r.id for r in results] == ["a", "b", "c"]
+    assert [set(r.to_dict()) for r in results] == [{"id", "result"}, {"id", "error"}, {"id", "result"}]
     assert len(fake_engine.calls) == 1 and len(fake_engine.calls[0][1]) == 2
+
+
+def test_pipe_streams_in_order_a_chunk_at_a_time(fake_pipeline, fake_engine):
+    """pipe takes its input lazily: the first results come before the last item is drawn, and
+    each chunk's sentences go to the engine in one call."""
+    drawn = []
+
+    def items():
+        for i in range(7):
+            drawn.append(i)
+            yield (f"第{i}句。".encode(), None, str(i))
+
+    stream = fake_pipeline.pipe(items(), chunk_documents=3)
+    first = next(stream)
+    assert first.id == "0" and first.ok and drawn == [0, 1, 2]
+    rest = list(stream)
+    assert [o.id for o in rest] == [str(i) for i in range(1, 7)]
+    assert [len(sentences) for _, sentences in fake_engine.calls] == [3, 3, 1]
+
+
+def test_pipe_as_tuples_carries_context_and_passes_errors_through(fake_pipeline):
+    from transnorm.document import Outcome
+    from transnorm.errors import InputError
+
+    given = [
+        ((b"Hello there.", None, "a"), "ctx-a"),
+        (Outcome("b", error=InputError("not a document")), "ctx-b"),
+    ]
+    out = list(fake_pipeline.pipe(given, as_tuples=True))
+    assert [(o.ok, ctx) for o, ctx in out] == [(True, "ctx-a"), (False, "ctx-b")]
+    assert out[1][0].to_dict()["error"]["detail"] == "not a document"
+
+
+def test_postnormalize_returns_new_units_and_leaves_its_input_alone(fake_pipeline):
+    from transnorm.assemble import settle
+    from transnorm.postnorm import postnormalize
+    from transnorm.translate import Translation
+
+    plan = fake_pipeline.plan("你好。Then they left.\n".encode())
+    settled = settle(plan, [Translation("hello", 0.9, 1) for _ in plan.pending])
+    before = list(settled.units)
+    after = postnormalize(settled.units, True)
+    assert settled.units == before  # nothing was changed in place
+    assert "".join(u.text for u in after) != "".join(u.text for u in before)
 
 
 def test_bad_inputs_raise_clear_errors(fake_pipeline, detector, fake_engine):
@@ -325,6 +371,6 @@ def test_the_languages_setting_restricts_what_is_named(detector):
     assert restricted.detect("Le gouvernement a annoncé lundi de nouvelles mesures.").lang == "en"
     assert restricted.detect("日本政府は来週、新たな経済対策を発表する予定だ。").lang == "und"
     assert restricted.detect("Правительство объявило о новых мерах.").lang == "ru"
-    assert Settings(languages="zh,ru").languages == ("zh", "ru")
+    assert Settings(languages="zh,ru").pipeline.languages == ("zh", "ru")
     with pytest.raises(Exception, match="unknown language"):
         Settings(languages="zh,xx")

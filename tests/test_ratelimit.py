@@ -102,7 +102,7 @@ def _children(pid: int) -> list[int]:
 
 def test_real_server_limit_is_shared_by_workers_and_survives_restarts(real_settings, tmp_path):
     args = ("--workers", "2", "--requests-per-minute", "10")
-    with running_server(real_settings.models_dir, tmp_path, args=args) as (base, proc):
+    with running_server(real_settings.pipeline.models_dir, tmp_path, args=args) as (base, proc):
 
         def post(_: int = 0) -> int:
             return http_post(base + "/v1/normalize", b"Plain English.", "text/plain")[0]

@@ -61,7 +61,7 @@ def test_a_local_ray_cluster_writes_what_the_local_engine_writes(tmp_path, real_
     src = tmp_path / "in"
     _inputs(src)
     env = {
-        "TRANSNORM_MODELS_DIR": str(real_settings.models_dir),
+        "TRANSNORM_MODELS_DIR": str(real_settings.pipeline.models_dir),
         "TRANSNORM_COMPUTE_TYPE": "float32",
         **ALONE,
     }
@@ -112,7 +112,7 @@ TWO_NODES = """
 import json, sys
 from pathlib import Path
 from ray.cluster_utils import Cluster
-from transnorm.batch import BatchJob, run_batch
+from transnorm.batch import Job, run_batch
 from transnorm.options import Options
 from transnorm.ray import RayPool
 from transnorm.settings import Settings
@@ -125,13 +125,12 @@ settings = Settings(
     models_dir=models, compute_type="float32", engine="ray", ray_address=cluster.address,
     actors=2, max_batch_tokens=1,
 )
-job = BatchJob(src, out, ("json",), Options(), settings, jobs=1)
-pool = RayPool(job, chunk=2)
-summary = run_batch(job, pool=pool)
+job = Job(out, ("json",), Options(), settings)
+summary = run_batch(src, job, pool=lambda job, state, pipeline: RayPool(job, state, pipeline, chunk=2))
 import ray
 ray.shutdown()
 cluster.shutdown()
-print(json.dumps(summary["engine"]))
+print(json.dumps(summary.engine))
 """
 
 
@@ -149,7 +148,7 @@ def test_a_two_node_cluster_spreads_the_actors_and_writes_the_same(tmp_path, rea
             textwrap.dedent(TWO_NODES),
             str(src),
             str(tmp_path / "two"),
-            str(real_settings.models_dir),
+            str(real_settings.pipeline.models_dir),
         ],
         capture_output=True,
         timeout=600,
@@ -159,7 +158,7 @@ def test_a_two_node_cluster_spreads_the_actors_and_writes_the_same(tmp_path, rea
     engine = json.loads(r.stdout.decode().strip().splitlines()[-1])
     assert engine == {"name": "ray", "actors": 2, "nodes": 2}
     env = {
-        "TRANSNORM_MODELS_DIR": str(real_settings.models_dir),
+        "TRANSNORM_MODELS_DIR": str(real_settings.pipeline.models_dir),
         "TRANSNORM_COMPUTE_TYPE": "float32",
         **ALONE,
     }
@@ -193,30 +192,73 @@ ray.shutdown()
 
 def test_datasets_and_parquet(tmp_path, real_settings):
     r = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(DATASET), str(real_settings.models_dir), str(tmp_path)],
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(DATASET),
+            str(real_settings.pipeline.models_dir),
+            str(tmp_path),
+        ],
         capture_output=True,
         timeout=600,
         cwd=ROOT,
     )
     assert r.returncode == 0, r.stderr.decode()[-3000:]
     assert json.loads(r.stdout.decode().strip().splitlines()[-1]) == [["x", False], ["y", True]]
-    env = {"TRANSNORM_MODELS_DIR": str(real_settings.models_dir), "TRANSNORM_COMPUTE_TYPE": "float32"}
-    r = run_cli(
-        ["batch", str(tmp_path / "docs.parquet"), "--out", str(tmp_path / "out"), "--engine", "ray"], env=env
-    )
-    assert r.returncode == 1, r.stderr  # the row without text
+
+
+def _parquet(path: Path, texts: list) -> None:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    rows = {row["id"]: row for row in pq.read_table(tmp_path / "out").to_pylist()}
-    assert json.loads(rows["c"]["error"])["status"] >= 400 and rows["c"]["result"] is None
-    from transnorm import Pipeline
+    pq.write_table(pa.table({"id": [f"r{i}" for i in range(len(texts))], "text": texts}), path)
 
-    pipeline = Pipeline(real_settings.with_overrides(max_batch_tokens=1))
-    for doc_id, text in (
-        ("a", "Hello.\n科尔图诺夫对记者表示。\n"),
-        ("b", "Plain English."),
-        ("d", "第二句。"),
-    ):
-        assert json.loads(rows[doc_id]["result"]) == pipeline(text, id=doc_id).to_dict()
-    summary = json.loads((tmp_path / "out" / "_summary.json").read_text())
-    assert (summary["rows"], summary["failed"]) == (4, 1)
+
+def _rows(path: Path) -> dict[str, dict]:
+    import pyarrow.parquet as pq
+
+    return {row["id"]: row for row in pq.read_table(path).to_pylist()}
+
+
+def test_parquet_batch_counts_what_failed_and_goes_through_the_runner(tmp_path, real_settings):
+    """Parquet inputs go through the batch runner on both engines: every row that succeeds counts
+    as such (the Ray-only path reported {'rows': 6, 'failed': 6} for six good rows and exited 1),
+    a row without text fails alone, the run writes a report and a summary, takes the lock and
+    resumes; Ray's results equal the local engine's."""
+    src = tmp_path / "in"
+    src.mkdir()
+    good = ["Hello.\n科尔图诺夫对记者表示。\n", "Plain English.", "第二句。", "Один.", "Deux.", "Three."]
+    _parquet(src / "good.parquet", good)
+    env = {
+        "TRANSNORM_MODELS_DIR": str(real_settings.pipeline.models_dir),
+        "TRANSNORM_COMPUTE_TYPE": "float32",
+        **ALONE,
+    }
+    r = run_cli(
+        ["batch", str(src / "good.parquet"), "--out", str(tmp_path / "ray"), "--engine", "ray"], env=env
+    )
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((tmp_path / "ray" / "summary.json").read_text())
+    assert (summary["ok"], summary["failed"], summary["failed_lines"]) == (1, 0, 0)
+    (record,) = _report(tmp_path / "ray").values()
+    assert record["lines"] == {"lines": 6, "ok": 6, "failed": 0, "incomplete": 0}
+    rows = _rows(tmp_path / "ray" / "good.parquet.results.parquet")
+    assert all(row["error"] is None and json.loads(row["result"])["id"] == i for i, row in rows.items())
+
+    r = run_cli(["batch", str(src), "--out", str(tmp_path / "local")], env=env)
+    assert r.returncode == 0, r.stderr
+    assert _rows(tmp_path / "local" / "good.parquet.results.parquet") == rows
+
+    r = run_cli(
+        ["batch", str(src / "good.parquet"), "--out", str(tmp_path / "ray"), "--engine", "ray"], env=env
+    )
+    assert r.returncode == 0 and json.loads((tmp_path / "ray" / "summary.json").read_text())["unchanged"] == 1
+
+    _parquet(src / "bad.parquet", ["Fine.", None])
+    r = run_cli(
+        ["batch", str(src / "bad.parquet"), "--out", str(tmp_path / "bad"), "--engine", "ray"], env=env
+    )
+    assert r.returncode == 1, r.stderr  # the row without text
+    assert json.loads((tmp_path / "bad" / "summary.json").read_text())["failed_lines"] == 1
+    rows = _rows(tmp_path / "bad" / "bad.parquet.results.parquet")
+    assert rows["r0"]["error"] is None and json.loads(rows["r1"]["error"])["status"] == 400

@@ -166,7 +166,7 @@ def _corpus(folder: Path, copies: int) -> list[Path]:
 def _batch(src: Path, out: Path, real_settings, jobs: int = 1) -> subprocess.Popen:
     env = {
         **os.environ,
-        "TRANSNORM_MODELS_DIR": str(real_settings.models_dir),
+        "TRANSNORM_MODELS_DIR": str(real_settings.pipeline.models_dir),
         "TRANSNORM_COMPUTE_TYPE": "float32",
     }
     return subprocess.Popen(
@@ -253,7 +253,7 @@ def test_output_names_cannot_escape(tmp_path, real_settings):
 
 
 def test_many_threads_equal_sequential(real_settings, detector, seeds):
-    settings = Settings(models_dir=real_settings.models_dir, compute_type="float32", cache_size=0)
+    settings = Settings(models_dir=real_settings.pipeline.models_dir, compute_type="float32", cache_size=0)
     docs = [seeds["003"], seeds["004"], "首先我们要明白。双方过去有失败的经验。".encode(), seeds["000"]]
     sequential = [Pipeline(settings, detector=detector)(d).to_dict() for d in docs]
     shared = Pipeline(settings, detector=detector)
@@ -290,7 +290,7 @@ def _can_unshare() -> bool:
 def test_cli_batch_and_server_without_network(tmp_path, real_settings):
     env = {
         **os.environ,
-        "TRANSNORM_MODELS_DIR": str(real_settings.models_dir),
+        "TRANSNORM_MODELS_DIR": str(real_settings.pipeline.models_dir),
         "TRANSNORM_COMPUTE_TYPE": "float32",
     }
     seed = str(next(SEEDS.glob("003_*.txt")))

@@ -2,13 +2,13 @@
 
 import re
 
-from transnorm.engine import ArgosEngine, LRUCache, decoding_limit
+from transnorm.engine import ArgosEngine, TranslationCache, decoding_limit
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def test_target_pieces_are_decoded_by_the_packages_own_sentencepiece(real_settings, english_words):
-    engine = ArgosEngine(real_settings)
+    engine = ArgosEngine(real_settings.pipeline)
     engine.load()
     (model,) = engine._models.values()
     words = sorted(english_words)[:3]
@@ -19,35 +19,39 @@ def test_target_pieces_are_decoded_by_the_packages_own_sentencepiece(real_settin
 
 
 def test_decoding_limit_grows_with_input_and_is_capped(real_settings):
-    assert decoding_limit(1, real_settings) < decoding_limit(20, real_settings)
-    assert decoding_limit(10_000, real_settings) == real_settings.decoding_cap
+    assert decoding_limit(1, real_settings.pipeline) < decoding_limit(20, real_settings.pipeline)
+    assert decoding_limit(10_000, real_settings.pipeline) == real_settings.pipeline.decoding_cap
 
 
-def test_lru_cache_evicts_oldest():
-    cache = LRUCache(2)
+def test_translation_cache_evicts_the_least_recently_used_and_counts():
+    cache = TranslationCache(2)
     cache.put("a", 1)
     cache.put("b", 2)
     assert cache.get("a") == 1
     cache.put("c", 3)
     assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3
+    assert (cache.hits, cache.misses) == (3, 1)
+    off = TranslationCache(0)
+    off.put("a", 1)
+    assert off.get("a") is None and off.misses == 1
 
 
 def test_real_engine_outputs_english_words_deterministically(real_settings, english_words):
-    engine = ArgosEngine(real_settings)
+    engine = ArgosEngine(real_settings.pipeline)
     assert set(engine.packages()) == {("zh", "en")}
     sentences = ["科尔图诺夫。", "但特朗普关注的是乌克兰问题。"]
     first = engine.translate("zh", sentences)
-    again = ArgosEngine(real_settings).translate("zh", sentences)
+    again = ArgosEngine(real_settings.pipeline).translate("zh", sentences)
     assert [t.text for t in first] == [t.text for t in again]
     for t in first:
         assert t.text and not HAN.search(t.text)
         assert set(t.text.split()) <= english_words
         assert 0 < t.score <= 1
-        assert t.tokens <= decoding_limit(40, real_settings)
+        assert t.tokens <= decoding_limit(40, real_settings.pipeline)
 
 
 def test_cache_hits_on_repeated_sentences(real_settings):
-    engine = ArgosEngine(real_settings)
+    engine = ArgosEngine(real_settings.pipeline)
     engine.translate("zh", ["首先我们要明白。"])
     hits = engine.cache.hits
     engine.translate("zh", ["首先我们要明白。", "首先我们要明白。"])
@@ -55,7 +59,7 @@ def test_cache_hits_on_repeated_sentences(real_settings):
 
 
 def test_alternatives_come_from_the_n_best_list(real_settings, english_words):
-    engine = ArgosEngine(real_settings)
+    engine = ArgosEngine(real_settings.pipeline)
     sentences = ["但特朗普关注的是乌克兰问题。", "科尔图诺夫。"]
     plain = engine.translate("zh", sentences, beam_size=4)
     nbest = engine.translate("zh", sentences, beam_size=4, alternatives=3)
@@ -89,7 +93,7 @@ def test_explicit_source_and_another_target_use_that_pair(tmp_path, tiny_package
     install_file(tiny_package, tmp_path / "m")
     install_file(zh_fr, tmp_path / "m")
     settings = Settings(models_dir=tmp_path / "m", compute_type="float32")
-    engine = ArgosEngine(settings)
+    engine = ArgosEngine(settings.pipeline)
     assert set(engine.packages()) == {("zh", "en"), ("zh", "fr")}
     pipeline = Pipeline(settings, engine=engine, detector=detector)
     doc = pipeline("Beijing 科尔图诺夫。".encode(), Options(source="zh", target="fr"))

@@ -1,16 +1,17 @@
-"""Assemble stage: a translated plan becomes a :class:`~transnorm.document.Document`.
+"""Assemble stage: a plan and its translations become a :class:`~transnorm.document.Document`.
 
-Each pending unit is settled from its result: translated, or untranslated with the reason (the
-engine failed, it gave nothing, or the quality gate rejected what it gave). Post-normalization
-spaces translations and tidies whitespace, consecutive kept units become one span, spans are
-mapped back to the input as decoded, and the document gets its provenance: models used,
-warnings, what decoding changed.
+:func:`settle` gives each pending unit its result: translated, or untranslated with the reason
+(the engine failed, it gave nothing, or the quality gate rejected what it gave). After
+post-normalization (:mod:`~transnorm.postnorm`), :func:`assemble` makes the spans -- consecutive
+kept units become one, mapped back to the input as decoded -- and the document's provenance:
+models used, warnings, what decoding changed.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from . import quality
 from .decode import Decoded
@@ -18,24 +19,41 @@ from .detect import ZXX
 from .document import Action, Document, EngineRef, Reason, Span
 from .packages import PackageInfo
 from .plan import Pending, Plan, Unit
-from .postnorm import english_punctuation, space_translations, tidy_whitespace
-from .translate import Failure, Translation
+from .postnorm import english_punctuation
+from .translate import Failure, Result, Translation
 
 
-def assemble(plan: Plan, packages: Sequence[PackageInfo]) -> Document:
-    """Build the document of a plan whose pending units have their results.
+@dataclass(frozen=True)
+class Settled:
+    """A plan's units with every pending one settled, and the problems met on the way
+    (``problem → count``, for the document's warnings)."""
 
-    ``packages`` are the installed packages the document lists (with ``used`` flags).
-    """
+    units: list[Unit]
+    problems: Counter[str]
+
+
+def settle(plan: Plan, results: Sequence[Result | None]) -> Settled:
+    """The units of ``plan`` with each pending unit settled by its result (``results`` are in
+    the order of ``plan.pending``; None: no result came)."""
     text = plan.decoded.text
     into_english = plan.options.target == "en"
     tidy = english_punctuation if into_english else str.strip
     problems: Counter[str] = Counter()
+    given = iter(results)
     units = [
-        _settle(u, text, tidy, into_english, problems) if isinstance(u, Pending) else u for u in plan.units
+        _settle(u, next(given), text, tidy, into_english, problems) if isinstance(u, Pending) else u
+        for u in plan.units
     ]
-    space_translations(units)
-    tidy_whitespace(units, text.endswith("\n"))
+    return Settled(units, problems)
+
+
+def assemble(
+    plan: Plan, units: Sequence[Unit], problems: Counter[str], packages: Sequence[PackageInfo]
+) -> Document:
+    """Build the document of ``plan`` from its settled (and post-normalized) ``units`` and the
+    ``problems`` met settling them; ``packages`` are the installed packages the document lists
+    (with ``used`` flags)."""
+    text = plan.decoded.text
     used = {u.package.package for u in units if u.action == Action.TRANSLATED and u.package}
     models = [{**p.to_dict(), "used": p.package in used} for p in packages if p.to_code == "en"]
     missing = sorted({u.detection.lang for u in units if u.reason == Reason.NO_MODEL})
@@ -67,10 +85,14 @@ def assemble(plan: Plan, packages: Sequence[PackageInfo]) -> Document:
 
 
 def _settle(
-    pending: Pending, text: str, tidy: Callable[[str], str], into_english: bool, problems: Counter[str]
+    pending: Pending,
+    result: Result | None,
+    text: str,
+    tidy: Callable[[str], str],
+    into_english: bool,
+    problems: Counter[str],
 ) -> Unit:
     """A pending unit with its result: translated, or untranslated and why (counted in ``problems``)."""
-    result = pending.result
     source = text[pending.start : pending.end]
     package = pending.package
     name = f"{package.package} {package.version} ({package.from_code}→{package.to_code})"
@@ -179,7 +201,7 @@ def _kept_piece(span: Span, decoded: Decoded, start: int, end: int) -> Span:
     )
 
 
-def _spans(units: list[Unit], text: str) -> list[Span]:
+def _spans(units: Sequence[Unit], text: str) -> list[Span]:
     """Spans from units; consecutive kept units become one span (English prose and its spacing)."""
     spans: list[Span] = []
     kept: list[Unit] = []

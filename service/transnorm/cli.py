@@ -13,76 +13,61 @@ Setting flags are derived from :class:`~transnorm.settings.Settings`: the field 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import select
+import signal
 import sys
 import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+from pydantic_settings import CliSettingsSource
+
 from .errors import InputError, ModelError, OptionsError, TransnormError
-from .options import CHROME, ERRORS, FORMATS, MARKERS, Options
-from .settings import Settings, SettingsError, commands, default_models_dir, env_name, flag_name
+from .files import display
+from .options import Options
+from .settings import SECTIONS, Settings, SettingsError, default_models_dir, describe
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INPUT, EXIT_MODEL, EXIT_INCOMPLETE = 0, 1, 2, 3, 4, 5
+#: Options without a flag of their own: the beam size is the --beam-size setting.
+CLI_FIXED_OPTIONS: frozenset[str] = frozenset({"beam_size"})
 
 
 def _setting_flags(parser: argparse.ArgumentParser, command: str) -> None:
-    """The flags of the settings that ``command`` takes (declared on the settings fields)."""
-    group = parser.add_argument_group("settings (each overrides its TRANSNORM_* variable)")
-    group_name = command.split()[0]
-    for name in Settings.model_fields:
-        if command not in commands(name) and group_name not in commands(name):
-            continue
-        spec = Settings.model_fields[name]
-        kind: Any = str
-        choices = None
-        annotation = spec.annotation
-        if annotation is bool:
-            group.add_argument(
-                flag_name(name),
-                dest=name,
-                action=argparse.BooleanOptionalAction,
-                default=None,
-                help=f"{spec.description} ({env_name(name)})",
-            )
-            continue
-        if typing.get_origin(annotation) is typing.Literal:
-            choices = typing.get_args(annotation)
-        group.add_argument(
-            flag_name(name),
-            dest=name,
-            type=kind,
-            choices=choices,
-            default=None,
-            metavar=None if choices else _metavar(annotation),
-            help=f"{spec.description} ({env_name(name)})",
-        )
-
-
-def _metavar(annotation: Any) -> str:
-    if annotation in (int, float):
-        return "N"
-    if "Path" in str(annotation):
-        return "PATH" if typing.get_origin(annotation) is not tuple else "PATHS"
-    return "LIST" if "tuple" in str(annotation) else "VALUE"
+    """The flags of the settings sections ``command`` takes (pydantic-settings' CLI source adds
+    them to the parser and reads them back in :func:`_settings`)."""
+    sources = {
+        name: CliSettingsSource(model, root_parser=parser, cli_prog_name="transnorm")
+        for name, (model, takers) in SECTIONS.items()
+        if command in takers or command.split()[0] in takers
+    }
+    parser.set_defaults(_setting_sources=sources)
 
 
 def _document_flags(parser: argparse.ArgumentParser, multi_format: bool = False) -> None:
-    if not multi_format:
-        parser.add_argument("--format", choices=FORMATS, default="json")
-    parser.add_argument(
-        "--markers",
-        choices=MARKERS,
-        default="none",
-        help="markers in text output (default none: plain English; the JSON has the provenance)",
-    )
-    parser.add_argument("--chrome", choices=CHROME, default="remove", help="remove or keep page chrome")
-    parser.add_argument("--errors", choices=ERRORS, default="strict", help="invalid UTF-8: reject or replace")
-    parser.add_argument(
-        "--alternatives", type=int, default=0, help="next-best translations kept per translated span (0-8)"
-    )
+    """A flag per document option, derived from :class:`Options` (``--format`` is the batch's own:
+    it takes several)."""
+    group = parser.add_argument_group("document options")
+    for name, spec in Options.model_fields.items():
+        if name in CLI_FIXED_OPTIONS or (multi_format and name == "format"):
+            continue
+        choices = (
+            typing.get_args(spec.annotation) if typing.get_origin(spec.annotation) is typing.Literal else None
+        )
+        kind = int if spec.default is not None and isinstance(spec.default, int) else str
+        group.add_argument(
+            "--" + name.replace("_", "-"),
+            dest=f"option_{name}",
+            type=None if choices else kind,
+            choices=choices,
+            default=None,
+            metavar=None if choices else name.upper(),
+            help=f"{spec.description} (default: {spec.default})",
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,17 +153,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings.from_env(**{name: getattr(args, name, None) for name in Settings.model_fields})
+    """The settings: the environment, with the command's flags winning."""
+    sections = {}
+    for name, source in getattr(args, "_setting_sources", {}).items():
+        try:
+            sections[name] = SECTIONS[name][0](_cli_settings_source=source(parsed_args=args))
+        except ValidationError as exc:
+            raise SettingsError(describe(exc)) from None
+    return Settings(**sections)
 
 
 def _options(args: argparse.Namespace, fmt: str) -> Options:
-    return Options(
-        format=fmt,
-        markers=args.markers,
-        chrome=args.chrome,
-        errors=args.errors,
-        alternatives=args.alternatives,
-    )
+    """The document options the flags give (each checked by :class:`Options`)."""
+    given = {name: getattr(args, f"option_{name}", None) for name in Options.model_fields}
+    return Options.merged({k: v for k, v in given.items() if v is not None}, {"format": fmt})
 
 
 def _check_output(path: Path, parents: bool) -> None:
@@ -200,17 +188,17 @@ def cmd_normalize(args: argparse.Namespace) -> int:
     from .render import render
 
     settings = _settings(args)
-    options = _options(args, args.format)
+    options = _options(args, args.option_format or "json")
     if args.output is not None:
         _check_output(args.output, args.parents)
     if args.jsonl:
         return _normalize_jsonl(args, settings, options)
     if args.file == "-":
-        data = read_stream(sys.stdin.buffer, settings.max_bytes)
+        data = read_stream(sys.stdin.buffer, settings.pipeline.max_bytes)
         doc_id = args.id
     else:
         try:
-            data = read_input(args.file, settings.max_bytes, regular_only=False)
+            data = read_input(args.file, settings.pipeline.max_bytes, regular_only=False)
         except OSError as exc:
             raise InputError(f"cannot read {display(args.file)}: {os_reason(exc)}") from None
         doc_id = args.id or display(os.path.basename(args.file))
@@ -241,7 +229,7 @@ def _normalize_jsonl(args: argparse.Namespace, settings: Settings, options: Opti
     from .jsonl import normalize_stream
     from .pipeline import Pipeline
 
-    if args.format != "json":
+    if options.format != "json":
         raise OptionsError("--jsonl writes JSON lines: --format must be json")
     pipeline = Pipeline(settings)
     with contextlib.ExitStack() as stack:
@@ -267,7 +255,7 @@ def _normalize_jsonl(args: argparse.Namespace, settings: Settings, options: Opti
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from .batch import SUFFIXES, BatchJob, Interrupted, run_batch
+    from .batch import SUFFIXES, Job, run_batch
 
     formats = tuple(dict.fromkeys(f.strip() for f in args.format.split(",") if f.strip()))
     bad = [f for f in formats if f not in SUFFIXES]
@@ -277,58 +265,53 @@ def cmd_batch(args: argparse.Namespace) -> int:
         )
     if args.jobs < 1:
         raise OptionsError("--jobs must be at least 1")
-    job = BatchJob(
-        input=args.input,
-        out=args.out,
-        formats=formats,
-        options=_options(args, fmt=formats[0]),
-        settings=_settings(args),
-        jobs=args.jobs,
-        follow_symlinks=args.follow_symlinks,
-        wait=args.wait,
-    )
+    settings = _settings(args)
+    job = Job(out=args.out, formats=formats, options=_options(args, fmt=formats[0]), settings=settings)
     pool = None
-    if job.settings.engine == "ray":
+    if settings.batch.engine == "ray":
         try:
-            from . import ray as ray_engine
+            from .ray import RayPool
         except ImportError as exc:
             raise OptionsError(f"--engine ray needs Ray: pip install 'transnorm[ray]' ({exc})") from None
-        if ray_engine.is_parquet(args.input):
-            summary = ray_engine.normalize_parquet(args.input, args.out, job.settings, job.options)
-            print(f"transnorm batch: {summary}", file=sys.stderr)
-            return EXIT_FAILED if summary["failed"] else EXIT_OK
-        pool = ray_engine.RayPool(job)
-    try:
-        summary = run_batch(job, pool=pool)
-    except Interrupted as exc:
-        done = exc.summary  # type: ignore[attr-defined]
+        pool = RayPool
+    summary = run_batch(
+        args.input, job, jobs=args.jobs, follow_symlinks=args.follow_symlinks, wait=args.wait, pool=pool
+    )
+    _print_summary(summary, args.out)
+    if summary.interrupted:
+        return 128 + signal.Signals[summary.interrupted].value
+    return EXIT_OK if summary.succeeded else EXIT_FAILED
+
+
+def _print_summary(summary: Any, out: Path) -> None:
+    report = display(out / "report.jsonl")
+    if summary.interrupted:
         print(
-            f"transnorm batch: stopped by {exc}: {done['ok']} written, {done['not_processed']} not "
-            f"processed; report in {args.out / 'report.jsonl'}; run the same command again to finish",
+            f"transnorm batch: stopped by {summary.interrupted}: {summary.ok} written, "
+            f"{summary.not_processed} not processed; report in {report}; "
+            "run the same command again to finish",
             file=sys.stderr,
         )
-        return 128 + exc.signum
-    print(
-        f"transnorm batch: {summary['files']} entries: {summary['ok']} written, {summary['unchanged']} "
-        f"unchanged, {summary['skipped']} skipped, {summary['failed']} failed, "
-        f"{summary['incomplete']} incomplete, {summary['with_warnings']} with warnings "
-        f"({summary['seconds']} s); report in {args.out / 'report.jsonl'}",
-        file=sys.stderr,
-    )
-    for failure in summary["failures"]:
+    else:
+        print(
+            f"transnorm batch: {summary.files} entries: {summary.ok} written, {summary.unchanged} "
+            f"unchanged, {summary.skipped} skipped, {summary.failed} failed, "
+            f"{summary.incomplete} incomplete, {summary.with_warnings} with warnings "
+            f"({summary.seconds} s); report in {report}",
+            file=sys.stderr,
+        )
+    for failure in summary.failures:
         print(f"  failed: {failure['file']}: {failure['error']}", file=sys.stderr)
-    for problem in (summary["report_error"], summary["summary_error"]):
+    if summary.failed > len(summary.failures):
+        print(f"  ... and {summary.failed - len(summary.failures)} more (see the report)", file=sys.stderr)
+    for problem in (summary.report_error, summary.summary_error):
         if problem:
             print(f"transnorm batch: {problem}", file=sys.stderr)
-    if summary["failed_lines"]:
+    if summary.failed_lines:
         print(
-            f"  {summary['failed_lines']} lines of JSON-lines inputs failed (see their outputs)",
+            f"  {summary.failed_lines} items of JSON-lines or Parquet inputs failed (see their outputs)",
             file=sys.stderr,
         )
-    failed = (
-        summary["failed"] or summary["failed_lines"] or summary["report_error"] or summary["summary_error"]
-    )
-    return EXIT_FAILED if failed else EXIT_OK
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -336,10 +319,10 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     action = args.models_command
-    manifest = packages.load_manifest(settings.manifest)
+    manifest = packages.load_manifest(settings.models.manifest)
     if action == "list":
-        found = packages.installed(settings.models_dir)
-        print(f"installed in {settings.models_dir}:")
+        found = packages.installed(settings.pipeline.models_dir)
+        print(f"installed in {settings.pipeline.models_dir}:")
         for info in found:
             print(f"  {info.package} {info.version}  {info.from_code}→{info.to_code}  {info.path}")
         if not found:
@@ -352,9 +335,9 @@ def cmd_models(args: argparse.Namespace) -> int:
     if action == "install":
         target = Path(args.package)
         if target.suffix == ".argosmodel" or target.exists():
-            info = packages.install_file(target, settings.models_dir, manifest)
+            info = packages.install_file(target, settings.pipeline.models_dir, manifest)
         else:
-            info = packages.install_name(args.package, settings.models_dir, manifest, args.timeout)
+            info = packages.install_name(args.package, settings.pipeline.models_dir, manifest, args.timeout)
         print(f"installed {info.package} {info.version} ({info.from_code}→{info.to_code}) in {info.path}")
         return EXIT_OK
     if action == "verify":
@@ -363,24 +346,28 @@ def cmd_models(args: argparse.Namespace) -> int:
             from .engine import ArgosEngine
 
             def load(info: packages.PackageInfo) -> None:
-                engine = ArgosEngine(settings, [info])
+                engine = ArgosEngine(settings.pipeline, [info])
                 engine.load()
                 engine.translate(info.from_code, ["test"], target=info.to_code)
 
-        if not Path(settings.models_dir).is_dir() and settings.models_dir != default_models_dir():
+        if (
+            not Path(settings.pipeline.models_dir).is_dir()
+            and settings.pipeline.models_dir != default_models_dir()
+        ):
             raise ModelError(
-                f"the models folder {settings.models_dir} does not exist (--models-dir, TRANSNORM_MODELS_DIR)"
+                f"the models folder {settings.pipeline.models_dir} does not exist "
+                "(--models-dir, TRANSNORM_MODELS_DIR)"
             )
-        checks = packages.verify(settings.models_dir, load)
+        checks = packages.verify(settings.pipeline.models_dir, load)
         for check in checks:
             status = "ok" if check.ok else "PROBLEM: " + "; ".join(check.problems)
             print(f"{check.info.package} {check.info.version}: {status}")
         if not checks:
-            print(f"no packages installed in {settings.models_dir}")
+            print(f"no packages installed in {settings.pipeline.models_dir}")
         return EXIT_OK if all(c.ok for c in checks) else EXIT_MODEL
     if action == "setup":
         for line in packages.setup(
-            settings.models_dir, settings.model_sources, manifest, online=not args.offline
+            settings.pipeline.models_dir, settings.models.model_sources, manifest, online=not args.offline
         ):
             print(line)
         return EXIT_OK
@@ -412,6 +399,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _debug() -> bool:
+    """TRANSNORM_DEBUG, read as every setting is (``false`` is false); a bad value is not debug."""
+    from .settings import ServiceSettings
+
+    try:
+        return ServiceSettings().debug
+    except (SettingsError, ValueError):
+        return False
+
+
+def _stdout_gone() -> bool:
+    """Whether standard output is a pipe whose reader has gone (a broken pipe elsewhere -- a
+    worker process, say -- is an error, not the end of the reader's interest)."""
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poll.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 COMMANDS = {
     "serve": cmd_serve,
     "bench": cmd_bench,
@@ -441,16 +449,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError as exc:
+        if not _stdout_gone():
+            return _internal(exc)
+        # The reader of standard output went away (`| head`): nothing more to say, and no
+        # traceback when Python flushes at exit.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:
-        if os.environ.get("TRANSNORM_DEBUG"):
+        if _debug():
             raise
-        print(
-            f"transnorm: internal error: {type(exc).__name__}: {exc} (set TRANSNORM_DEBUG=1 for a traceback)",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
+        return _internal(exc)
+
+
+def _internal(exc: BaseException) -> int:
+    print(
+        f"transnorm: internal error: {type(exc).__name__}: {exc} (set TRANSNORM_DEBUG=1 for a traceback)",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":

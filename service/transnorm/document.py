@@ -10,6 +10,8 @@ output text. :meth:`Document.check` asserts both.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
@@ -21,6 +23,24 @@ from pydantic import ConfigDict, with_config
 from typing_extensions import NotRequired, TypedDict
 
 SCHEMA = "transnorm/2"
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def to_json(data: Any, pretty: bool = True) -> str:
+    """JSON with non-ASCII as is, except that a lone surrogate (an id from a file name that is not
+    UTF-8, say), which UTF-8 cannot carry, makes it all ``\\u`` escapes. Every shell writes the
+    contract with this."""
+    indent = 2 if pretty else None
+    text = json.dumps(data, ensure_ascii=False, indent=indent)
+    if not text.isascii() and _SURROGATE.search(text):
+        text = json.dumps(data, indent=indent)
+    return text + "\n"
+
+
+def printable(text: str) -> str:
+    """``text`` with lone surrogates as ``\\udc80`` escapes, so it can be written as UTF-8."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class Action(str, Enum):
@@ -361,3 +381,44 @@ class Document:
             "stats": self.stats,
             "warnings": self.warnings,
         }
+
+
+@with_config(_DOCUMENTED)
+class OutcomeDict(TypedDict):
+    """One item of a stream or batch: its document, or the error that stopped it."""
+
+    id: str | None
+    result: NotRequired[DocumentDict]
+    error: NotRequired[dict[str, Any]]
+    """RFC 9457 problem details."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one item given to :meth:`transnorm.pipeline.Pipeline.pipe`: its document,
+    or the error that stopped it (never both). The envelope every shell writes for an item."""
+
+    id: str | None
+    document: Document | None = None
+    error: Exception | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.document is not None
+
+    def to_dict(self) -> OutcomeDict:
+        """``{"id", "result"}`` or ``{"id", "error"}`` (problem details)."""
+        if self.document is not None:
+            return {"id": self.id, "result": self.document.to_dict()}
+        problem = getattr(self.error, "problem", None)
+        if problem is None:  # not a TransnormError: a bug, reported without its text
+            from .errors import problem as build
+
+            body = build(500, "Internal error", f"internal error: {type(self.error).__name__}", code="error")
+        else:
+            body = problem()
+        return {"id": self.id, "error": body}
+
+    def to_json(self) -> str:
+        """:meth:`to_dict` as one line of JSON (newline-terminated)."""
+        return to_json(self.to_dict(), pretty=False)

@@ -15,14 +15,15 @@ import math
 import re
 import struct
 import threading
-from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import cachetools
+
 from .errors import ModelError
 from .packages import PackageInfo, installed
-from .settings import Settings, default_models_dir
+from .settings import PipelineSettings, Settings, default_models_dir
 from .translate import EngineStats, Translation
 
 #: argostranslate's length penalty (scores are cumulative log-probabilities / length ** this).
@@ -37,7 +38,7 @@ _CLAUSE = re.compile(r"(?<=[，、；：,;:])")
 LIMIT_STEP = 8
 
 
-def decoding_limit(source_tokens: int, settings: Settings) -> int:
+def decoding_limit(source_tokens: int, settings: PipelineSettings) -> int:
     """Most output tokens allowed for a source of ``source_tokens``: stops runaway repetition."""
     limit = int(source_tokens * settings.decoding_ratio) + settings.decoding_extra
     return max(1, min(settings.decoding_cap, limit))
@@ -80,34 +81,31 @@ def _variable_shapes(path: Path) -> dict[str, list[int]]:
         return shapes
 
 
-class LRUCache:
-    """A thread-safe least-recently-used map with hit/miss counters."""
+class TranslationCache:
+    """Translations by (package, version, beam, hypotheses, sentence): a thread-safe
+    least-recently-used cache (cachetools') with hit and miss counters."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
-        self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._data: cachetools.LRUCache[Hashable, Translation] | None = (
+            cachetools.LRUCache(size) if size > 0 else None
+        )
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: Hashable) -> Any | None:
+    def get(self, key: Hashable) -> Translation | None:
         with self._lock:
-            value = self._data.get(key)
+            value = self._data.get(key) if self._data is not None else None
             if value is None:
                 self.misses += 1
-                return None
-            self._data.move_to_end(key)
-            self.hits += 1
+            else:
+                self.hits += 1
             return value
 
-    def put(self, key: Hashable, value: Any) -> None:
-        if self.size <= 0:
-            return
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
+    def put(self, key: Hashable, value: Translation) -> None:
+        if self._data is not None:
+            with self._lock:
+                self._data[key] = value
 
 
 class NoEngine:
@@ -138,7 +136,7 @@ class NoEngine:
 class _Model:
     """One loaded package: its CTranslate2 translator and SentencePiece processor."""
 
-    def __init__(self, info: PackageInfo, settings: Settings) -> None:
+    def __init__(self, info: PackageInfo, settings: PipelineSettings) -> None:
         import ctranslate2
         import sentencepiece
 
@@ -214,7 +212,7 @@ class ArgosEngine:
     (package, version, beam size, hypotheses, sentence).
     """
 
-    def __init__(self, settings: Settings, packages: Sequence[PackageInfo] | None = None) -> None:
+    def __init__(self, settings: PipelineSettings, packages: Sequence[PackageInfo] | None = None) -> None:
         self.settings = settings
         folder = Path(settings.models_dir)
         # A folder named by the user must exist; the default one is simply empty until set up.
@@ -227,13 +225,13 @@ class ArgosEngine:
         self._packages = {(p.from_code, p.to_code): p for p in found}
         self._models: dict[tuple[str, str], _Model] = {}
         self._lock = threading.Lock()
-        self.cache = LRUCache(settings.cache_size)
+        self.cache = TranslationCache(settings.cache_size)
 
     @classmethod
     def from_folder(cls, models_dir: str | Path, settings: Settings | None = None) -> ArgosEngine:
         """An engine over the packages installed in ``models_dir``."""
         settings = (settings or Settings.from_env()).with_overrides(models_dir=models_dir)
-        return cls(settings)
+        return cls(settings.pipeline)
 
     def packages(self) -> Mapping[tuple[str, str], PackageInfo]:
         return self._packages

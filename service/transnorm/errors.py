@@ -9,6 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 
+def problem(status: int, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """RFC 9457 problem details: the one builder every shell uses (the HTTP service adds
+    ``instance``; JSON lines, the batch and Ray carry it as an item's ``error``)."""
+    return {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+
+
 class TransnormError(Exception):
     """Base class; ``code`` is a stable machine-readable name."""
 
@@ -22,14 +28,7 @@ class TransnormError(Exception):
 
     def problem(self) -> dict[str, Any]:
         """This error as RFC 9457 problem details."""
-        return {
-            "type": "about:blank",
-            "title": self.title,
-            "status": self.status,
-            "detail": str(self),
-            "code": self.code,
-            **self.extra(),
-        }
+        return problem(self.status, self.title, str(self), code=self.code, **self.extra())
 
 
 class InputError(TransnormError):

@@ -1,5 +1,5 @@
-"""Files: reading documents, writing outputs atomically, finding the inputs of a batch, naming
-outputs, locking an output folder, and saying what an OS error means.
+"""Files: reading documents, writing outputs atomically (with disk space set aside where it
+must not run out), and saying what an OS error means.
 
 Used by the CLI and the batch mode; nothing here knows about the pipeline.
 """
@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
-import hashlib
 import os
 import secrets
 import stat
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import InputError, TooLargeError, TransnormError
+from .errors import InputError, TooLargeError
 
 TEMP_PREFIX = ".transnorm-"
 TEMP_SUFFIX = ".tmp"
@@ -85,27 +81,35 @@ def read_stream(stream: object, limit: int) -> bytes:
     raise TooLargeError.of(size, limit)
 
 
+def _temporary(folder: Path) -> tuple[Path, int]:
+    """A new file with a short unique name in ``folder``, opened for writing."""
+    while True:
+        tmp = folder / f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}"
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+            return tmp, os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+
+
 @contextlib.contextmanager
-def atomic_writer(path: str | Path, durable: bool = True, parents: bool = True) -> Iterator[BinaryIO]:
+def atomic_writer(
+    path: str | Path, durable: bool = True, parents: bool = True, tmp_dir: Path | None = None
+) -> Iterator[BinaryIO]:
     """A binary file that becomes ``path`` when the block ends without an error, all at once:
     readers see the old file or the whole new one; after an error nothing changes.
 
     The file gets the usual mode (0666 less the umask). Its temporary name is short, so a target
-    name up to the file system's limit works. ``parents`` creates missing folders. ``durable``
-    flushes the data to disk before the rename (survives a power cut, at a cost per file); the
-    batch skips that: its state files record each output's sha256, so a resumed run redoes any
-    output that a crash left damaged.
+    name up to the file system's limit works; it is made in ``tmp_dir`` (on the same file system;
+    a batch keeps its temporary files in a folder of its own) or beside ``path``. ``parents``
+    creates missing folders. ``durable`` flushes the data to disk before the rename (survives a
+    power cut, at a cost per file); the batch skips that: its state files record each output's
+    sha256, so a resumed run redoes any output that a crash left damaged.
     """
     path = Path(path)
     if parents:
         path.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        tmp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
-            break
-        except FileExistsError:
-            continue
+    tmp, fd = _temporary(tmp_dir or path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
@@ -118,9 +122,11 @@ def atomic_writer(path: str | Path, durable: bool = True, parents: bool = True) 
         raise
 
 
-def atomic_write(path: str | Path, data: bytes, durable: bool = True, parents: bool = True) -> None:
+def atomic_write(
+    path: str | Path, data: bytes, durable: bool = True, parents: bool = True, tmp_dir: Path | None = None
+) -> None:
     """Write ``data`` to ``path`` with :func:`atomic_writer`."""
-    with atomic_writer(path, durable, parents) as f:
+    with atomic_writer(path, durable, parents, tmp_dir) as f:
         f.write(data)
 
 
@@ -143,22 +149,21 @@ class ReservedFile:
     """A file written once, at the end, atomically — into disk space set aside at the start, so a
     disk that fills up in between cannot keep it from being written (a run's summary)."""
 
-    def __init__(self, path: Path, reserve: int) -> None:
+    def __init__(self, path: Path, reserve: int, tmp_dir: Path | None = None) -> None:
         self.path = path
-        #: The temporary file holding the space (kept when a run cleans up after its workers).
-        self.tmp = path.parent / f"{TEMP_PREFIX}{secrets.token_hex(6)}{TEMP_SUFFIX}"
+        self.tmp_dir = tmp_dir or path.parent
+        #: The temporary file holding the space (None: none could be made).
+        self.tmp: Path | None = None
         self._fd: int | None = None
         try:
-            self._fd = os.open(
-                self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666
-            )
+            self.tmp, self._fd = _temporary(self.tmp_dir)
             reserve_space(self._fd, reserve)
         except OSError:
-            self._fd = None  # write() falls back to an ordinary atomic write
+            pass  # write() falls back to an ordinary atomic write
 
     def write(self, data: bytes) -> None:
-        if self._fd is None:
-            atomic_write(self.path, data)
+        if self._fd is None or self.tmp is None:
+            atomic_write(self.path, data, tmp_dir=self.tmp_dir)
             return
         try:
             view = memoryview(data)
@@ -174,134 +179,5 @@ class ReservedFile:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        self.tmp.unlink(missing_ok=True)
-
-
-def remove_partial_files(out_dir: Path, keep: frozenset[Path] = frozenset()) -> int:
-    """Delete temporary files an interrupted run (kill -9, power cut) left behind, except those in
-    ``keep``; returns how many."""
-    count = 0
-    for path in out_dir.rglob(f".*{TEMP_SUFFIX}"):
-        if path.is_file() and not path.is_symlink() and path not in keep:
-            path.unlink(missing_ok=True)
-            count += 1
-    return count
-
-
-def fit_name(name: str, suffix: str) -> str:
-    """``name + suffix``, or, when that is longer than :data:`NAME_MAX` bytes, the start of
-    ``name`` and a hash of all of it, then ``suffix``: distinct names stay distinct."""
-    whole = name + suffix
-    if len(os.fsencode(whole)) <= NAME_MAX:
-        return whole
-    digest = "~" + hashlib.sha256(os.fsencode(name)).hexdigest()[:16]
-    room = NAME_MAX - len(os.fsencode(digest + suffix))
-    head = os.fsencode(name)[:room]
-    for cut in range(len(head), max(0, len(head) - 4), -1):  # not inside a UTF-8 character
-        try:
-            head[:cut].decode("utf-8")
-            head = head[:cut]
-            break
-        except UnicodeDecodeError:
-            continue
-    return os.fsdecode(head) + digest + suffix
-
-
-@dataclass(frozen=True)
-class Entry:
-    """Something found under a batch's input folder. ``skip`` says why it is not a document to
-    read (hidden, a link not followed, a FIFO…); ``fail`` why it could not be looked at."""
-
-    path: Path
-    rel: Path
-    skip: str | None = None
-    fail: str | None = None
-
-
-def find_inputs(input_dir: Path, out_dir: Path, follow_symlinks: bool = False) -> Iterator[Entry]:
-    """Every entry under ``input_dir``, in name order, each once: documents to read, and what is
-    skipped or failed with the reason. Folders are walked, never read."""
-    out_real = os.path.realpath(out_dir)
-    seen = {os.path.realpath(input_dir)}
-
-    def walk(folder: Path, rel: Path) -> Iterator[Entry]:
-        try:
-            with os.scandir(folder) as listing:
-                items = sorted(listing, key=lambda e: os.fsencode(e.name))
-        except OSError as exc:
-            yield Entry(folder, rel, fail=f"cannot list the folder: {os_reason(exc)}")
-            return
-        for item in items:
-            path, item_rel = Path(item.path), rel / item.name
-            try:
-                is_link = item.is_symlink()
-                is_dir = item.is_dir(follow_symlinks=follow_symlinks)
-                is_file = item.is_file(follow_symlinks=follow_symlinks)
-            except OSError as exc:
-                yield Entry(path, item_rel, fail=f"cannot look at it: {os_reason(exc)}")
-                continue
-            kind = "folder" if item.is_dir(follow_symlinks=True) else "file"
-            if item.name.startswith("."):
-                yield Entry(path, item_rel, skip=f"hidden {kind}")
-            elif is_link and not follow_symlinks:
-                yield Entry(
-                    path, item_rel, skip=f"symbolic link to a {kind} (not followed without --follow-symlinks)"
-                )
-            elif is_link and not os.path.exists(path):
-                yield Entry(path, item_rel, fail="broken symbolic link")
-            elif is_dir:
-                real = os.path.realpath(path)
-                if real == out_real:
-                    yield Entry(path, item_rel, skip="the output folder")
-                elif real in seen:
-                    yield Entry(path, item_rel, skip="a folder already walked (symbolic link loop)")
-                else:
-                    seen.add(real)
-                    yield from walk(path, item_rel)
-            elif is_file:
-                yield Entry(path, item_rel)
-            else:
-                yield Entry(path, item_rel, skip="not a regular file (FIFO, socket or device)")
-
-    yield from walk(input_dir, Path())
-
-
-class FolderLock:
-    """An exclusive lock on an output folder (``flock`` on a file in it), so two runs never write
-    the same folder. Released when the process ends, however it ends."""
-
-    NAME = ".transnorm.lock"
-
-    def __init__(self, folder: Path, wait: bool = False) -> None:
-        self.path = folder / self.NAME
-        self.wait = wait
-        self._fd: int | None = None
-
-    def __enter__(self) -> FolderLock:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if not self.wait:
-                        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                        where = display(self.path.parent)
-                        raise TransnormError(
-                            f"another transnorm run (pid {holder}) is writing to {where}; "
-                            "wait for it, or add --wait"
-                        ) from None
-                    time.sleep(0.2)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        except BaseException:
-            os.close(fd)
-            raise
-        self._fd = fd
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing releases the lock; the file stays (removing it would race)
-            self._fd = None
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)

@@ -1,12 +1,13 @@
 """JSON lines: a stream of documents in, a stream of results out, one line for one line, in order.
 
 An input line is a :class:`~transnorm.options.DocumentRequest`,
-``{"id": …, "text": …, "options": {…}?}``; its output line is ``{"id": …, "result": {…}}``
-with the transnorm JSON document, or ``{"id": …, "error": {…}}`` with RFC 9457 problem details
-for a line that cannot be a document (not UTF-8, not JSON, no ``text``, bad options, too large)
-or that the pipeline refused — and the stream goes on. Lines are taken in chunks whose sentences
-share translation batches; memory holds one chunk, and a line longer than any document can be is
-skipped over, never held.
+``{"id": …, "text": …, "options": {…}?}``; its output line is the item's
+:class:`~transnorm.document.Outcome`: ``{"id": …, "result": {…}}`` with the transnorm JSON
+document, or ``{"id": …, "error": {…}}`` with RFC 9457 problem details for a line that cannot be
+a document (not UTF-8, not JSON, no ``text``, bad options, too large) or that the pipeline
+refused — and the stream goes on. Lines go through :meth:`~transnorm.pipeline.Pipeline.pipe`
+as they are read (its chunks share translation batches; memory holds one chunk), and a line
+longer than any document can be is skipped over, never held.
 
 ``transnorm normalize --jsonl`` and the batch mode (for ``.jsonl`` inputs) run this.
 """
@@ -16,17 +17,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
 
+from .document import Outcome
 from .errors import DecodeError, InputError, OptionsError, TransnormError
 from .options import DocumentRequest, Options
-from .pipeline import Item, Pipeline
-from .render import to_json
+from .pipeline import CHUNK_DOCUMENTS, Item, Pipeline
 from .translate import Translate
-
-#: A chunk ends after this many documents or this many bytes of input, whichever comes first.
-CHUNK_DOCUMENTS = 32
-CHUNK_BYTES = 4 << 20
 
 
 @dataclass
@@ -37,6 +34,16 @@ class StreamStats:
     ok: int = 0
     failed: int = 0
     incomplete: int = 0
+
+    def add(self, outcome: Outcome) -> None:
+        """Count one item's outcome."""
+        self.lines += 1
+        self.ok += outcome.ok
+        self.failed += not outcome.ok
+        self.incomplete += outcome.document is not None and not outcome.document.complete
+
+    def counts(self) -> dict[str, int]:
+        return {"lines": self.lines, "ok": self.ok, "failed": self.failed, "incomplete": self.incomplete}
 
 
 @dataclass
@@ -69,23 +76,27 @@ def _lines(source: IO[bytes], limit: int) -> Iterator[_Line]:
             yield _Line(number, data.rstrip(b"\r\n") if data.endswith(b"\n") else data, size)
 
 
-def _chunks(source: IO[bytes], limit: int) -> Iterator[list[_Line]]:
-    chunk: list[_Line] = []
-    size = 0
-    for line in _lines(source, limit):
-        chunk.append(line)
-        size += line.size
-        if len(chunk) >= CHUNK_DOCUMENTS or size >= CHUNK_BYTES:
-            yield chunk
-            chunk, size = [], 0
-    if chunk:
-        yield chunk
+def parse_line(line: bytes | None, number: int, limit: int, defaults: Options) -> Item | Outcome:
+    """The pipeline item (text, options, id) of one input line, or the error outcome of a line
+    that is not a document (with the line's id when it has one: an error still names its
+    document)."""
+    try:
+        obj = _json_object(line, number, limit)
+    except TransnormError as exc:
+        return Outcome(None, error=exc)
+    doc_id = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else None
+    try:
+        request = DocumentRequest.parse(obj, f"line {number}")
+        given = request.options or {}
+        if given.get("format", "json") != "json":
+            raise OptionsError("in JSON lines each result is the JSON document: format must be json")
+        options = Options.merged(defaults.to_dict(), given, {"format": "json"})
+    except TransnormError as exc:
+        return Outcome(doc_id, error=exc)
+    return request.text, options, request.id
 
 
-def parse_line(line: bytes | None, number: int, limit: int, defaults: Options) -> Item:
-    """The pipeline item (text, options, id) of one input line; raises
-    :class:`~transnorm.errors.TransnormError` for a line that is not a document, with the line's
-    id in ``doc_id`` when it has one (an error line still names its document)."""
+def _json_object(line: bytes | None, number: int, limit: int) -> object:
     where = f"line {number}"
     if line is None:
         raise InputError(f"{where} is longer than {limit} bytes, more than any document can need")
@@ -101,18 +112,12 @@ def parse_line(line: bytes | None, number: int, limit: int, defaults: Options) -
         raise InputError(f"{where}: the JSON is nested too deeply") from None
     except ValueError as exc:
         raise InputError(f"{where} is not valid JSON: {exc}") from None
-    doc_id = obj.get("id") if isinstance(obj, dict) and isinstance(obj.get("id"), str) else None
-    try:
-        request = DocumentRequest.parse(obj, where)
-        given = request.options or {}
-        if given.get("format", "json") != "json":
-            raise OptionsError("in JSON lines each result is the JSON document: format must be json")
-        Options.from_mapping(given)  # each source of options is checked on its own
-        options = Options.from_mapping({**defaults.to_dict(), **given, "format": "json"})
-    except TransnormError as exc:
-        exc.doc_id = doc_id  # type: ignore[attr-defined]
-        raise
-    return request.text, options, request.id
+    return obj
+
+
+def _items(source: IO[bytes], limit: int, defaults: Options) -> Iterator[Item | Outcome]:
+    for line in _lines(source, limit):
+        yield parse_line(line.data, line.number, limit, defaults)
 
 
 def normalize_stream(
@@ -123,33 +128,18 @@ def normalize_stream(
     translate: Translate | None = None,
 ) -> StreamStats:
     """Normalize every line of ``source`` into ``sink`` (both binary); ``defaults`` are the options
-    a line's own ``options`` are merged over. Flushes ``sink`` after each chunk."""
+    a line's own ``options`` are merged over. ``sink`` is flushed after each chunk of
+    :meth:`~transnorm.pipeline.Pipeline.pipe`."""
     defaults = defaults or Options()
-    limit = line_limit(pipeline.settings.max_bytes)
+    limit = line_limit(pipeline.settings.pipeline.max_bytes)
     stats = StreamStats()
-    for chunk in _chunks(source, limit):
-        slots: list[int | dict[str, Any]] = []  # per line: its index in items, or its error answer
-        items: list[Item] = []
-        for line in chunk:
-            try:
-                items.append(parse_line(line.data, line.number, limit, defaults))
-                slots.append(len(items) - 1)
-            except TransnormError as exc:
-                slots.append({"id": getattr(exc, "doc_id", None), "error": exc.problem()})
-        results = pipeline.normalize_many(items, translate)
-        for slot in slots:
-            if isinstance(slot, int):
-                doc_id, result = items[slot][2], results[slot]
-                if isinstance(result, TransnormError):
-                    answer = {"id": doc_id, "error": result.problem()}
-                else:
-                    answer = {"id": doc_id, "result": result.to_dict()}
-                    stats.incomplete += not result.complete
-            else:
-                answer = slot
-            stats.lines += 1
-            stats.ok += "result" in answer
-            stats.failed += "error" in answer
-            sink.write(to_json(answer, pretty=False).encode("utf-8"))
-        sink.flush()
+    pending = 0
+    for outcome in pipeline.pipe(_items(source, limit, defaults), translate):
+        stats.add(outcome)
+        sink.write(outcome.to_json().encode("utf-8"))
+        pending += 1
+        if pending >= CHUNK_DOCUMENTS:
+            sink.flush()
+            pending = 0
+    sink.flush()
     return stats

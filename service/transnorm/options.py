@@ -7,6 +7,7 @@ its JSON schema documents them in ``/openapi.json``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -35,6 +36,8 @@ MARKERS: tuple[str, ...] = Markers.__args__  # type: ignore[attr-defined]
 CHROME: tuple[str, ...] = Chrome.__args__  # type: ignore[attr-defined]
 ERRORS: tuple[str, ...] = Errors.__args__  # type: ignore[attr-defined]
 MAX_ALTERNATIVES = 8
+# Set while Options.merged checks one layer: the rules between options wait for the merge.
+_CHECKING_LAYER: ContextVar[bool] = ContextVar("transnorm_options_layer", default=False)
 MAX_BEAM = 16
 
 
@@ -98,6 +101,8 @@ class Options(BaseModel):
 
     @model_validator(mode="after")
     def _target_needs_source(self) -> Options:
+        if _CHECKING_LAYER.get():
+            return self  # one layer of several: the rule applies to the merge
         if self.source == "auto" and self.target != "en":
             raise ValueError(
                 f"with source 'auto' transnorm normalizes into English; target {self.target!r} needs an "
@@ -108,14 +113,29 @@ class Options(BaseModel):
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> Options:
         """Options from user data (JSON, query string), rejecting unknown names and wrong types."""
-        if data is None:
-            return cls()
-        if not isinstance(data, Mapping):
-            raise OptionsError(f"options must be an object; got {type(data).__name__}")
-        bad = [k for k in data if not isinstance(k, str)]
-        if bad:
-            raise OptionsError("option names must be strings")
-        return cls(**data)
+        return cls.merged(data)
+
+    @classmethod
+    def merged(cls, *layers: Mapping[str, Any] | None) -> Options:
+        """Options from layers, a later one winning name by name (the shells' defaults, then
+        flags or the query string, then a document's own options). Each layer is checked on its
+        own first, so an error names the value that was given, not one merged from elsewhere;
+        the rules between options (a target needs a source) apply to the result."""
+        values: dict[str, Any] = {}
+        for layer in layers:
+            if layer is None:
+                continue
+            if not isinstance(layer, Mapping):
+                raise OptionsError(f"options must be an object; got {type(layer).__name__}")
+            if any(not isinstance(k, str) for k in layer):
+                raise OptionsError("option names must be strings")
+            token = _CHECKING_LAYER.set(True)
+            try:
+                cls(**layer)
+            finally:
+                _CHECKING_LAYER.reset(token)
+            values.update(layer)
+        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()

@@ -1,37 +1,50 @@
 """The library call at the heart: bytes in, a :class:`~transnorm.document.Document` out.
 
 :class:`Pipeline` holds what is loaded once (the translation engine, the langid model) and runs
-the stages: plan (decode, segment, detect, chrome) → translate → assemble. The sequence is
-written once, in :meth:`Pipeline.normalize_many`; every shell calls it, and the shells that
-share translation across callers (the HTTP service, the batch mode) pass their own translate
-strategy instead of copying it.
+the stages. The sequence is written once, in :meth:`Pipeline.pipe`:
+
+    plan (decode, segment, detect, chrome, route) → translate → settle → post-normalize → assemble
+
+``pipe`` takes any iterable of documents, cuts it into chunks whose sentences share one
+translation call, and yields one :class:`~transnorm.document.Outcome` per document, in order,
+holding one chunk in memory. Every shell (CLI, JSON lines, batch workers, Ray actors, HTTP) calls
+it; those that share translation across callers (the HTTP service, the batch mode) pass their own
+translate strategy instead of copying the sequence.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, Literal, TypeVar, overload
 
-from .assemble import assemble
+from .assemble import assemble, settle
 from .decode import decode
 from .detect import Detector
-from .document import Document
+from .document import Document, Outcome
 from .errors import OptionsError, TooLargeError, TransnormError
 from .options import Options
 from .packages import PackageInfo, by_source
 from .plan import Plan, plan_document
+from .postnorm import postnormalize
 from .settings import Settings
 from .translate import Engine, Request, Result, Translate, translate_requests
 
-#: One document to normalize: its bytes (or text), options (None: defaults) and id.
+#: One document to normalize: its bytes (or text), options (None: defaults) and id. ``pipe``
+#: also takes an item that is already an :class:`~transnorm.document.Outcome` (a line that was
+#: not a document, say): it passes through in its place.
 Item = tuple[bytes | str, Options | None, str | None]
+Context = TypeVar("Context")
+
+#: A chunk of :meth:`Pipeline.pipe` ends after this many documents or input bytes.
+CHUNK_DOCUMENTS = 32
+CHUNK_BYTES = 4 << 20
 
 
 class Pipeline:
     """Loaded models plus the stages; call it like a function.
 
-    ``engine`` defaults to an :class:`~transnorm.engine.ArgosEngine` over ``settings.models_dir``
+    ``engine`` defaults to an :class:`~transnorm.engine.ArgosEngine` over ``settings.pipeline.models_dir``
     (models load on first use); tests and detection-only runs pass their own.
     """
 
@@ -42,44 +55,106 @@ class Pipeline:
         if engine is None:
             from .engine import ArgosEngine
 
-            engine = ArgosEngine(self.settings)
+            engine = ArgosEngine(self.settings.pipeline)
         self.engine = engine
-        self.detector = detector or Detector(self.settings.languages)
+        self.detector = detector or Detector(self.settings.pipeline.languages)
 
     def __call__(self, data: bytes | str, options: Options | None = None, id: str | None = None) -> Document:
         """Normalize one document; raises :class:`~transnorm.errors.TransnormError` for bad input."""
-        result = self.normalize_many([(data, options, id)])[0]
-        if isinstance(result, TransnormError):
-            raise result
-        return result
+        (outcome,) = self.pipe([(data, options, id)])
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.document is not None
+        return outcome.document
 
-    def normalize_many(
-        self, items: Sequence[Item], translate: Translate | None = None
-    ) -> list[Document | TransnormError]:
-        """Normalize several documents, translating all their sentences together.
+    def normalize_many(self, items: Sequence[Item], translate: Translate | None = None) -> list[Outcome]:
+        """:meth:`pipe` over a list taken as one chunk: all its sentences share one translation call."""
+        return list(self.pipe(items, translate, chunk_documents=max(1, len(items)), chunk_bytes=1 << 62))
 
-        ``translate`` is the translation strategy (default: this pipeline's engine, directly).
-        A document with bad input yields its error in place; the others are unaffected.
+    @overload
+    def pipe(
+        self,
+        items: Iterable[Item | Outcome],
+        translate: Translate | None = None,
+        *,
+        as_tuples: Literal[False] = False,
+        chunk_documents: int = CHUNK_DOCUMENTS,
+        chunk_bytes: int = CHUNK_BYTES,
+    ) -> Iterator[Outcome]: ...
+
+    @overload
+    def pipe(
+        self,
+        items: Iterable[tuple[Item | Outcome, Context]],
+        translate: Translate | None = None,
+        *,
+        as_tuples: Literal[True],
+        chunk_documents: int = CHUNK_DOCUMENTS,
+        chunk_bytes: int = CHUNK_BYTES,
+    ) -> Iterator[tuple[Outcome, Context]]: ...
+
+    def pipe(
+        self,
+        items: Iterable[Any],
+        translate: Translate | None = None,
+        *,
+        as_tuples: bool = False,
+        chunk_documents: int = CHUNK_DOCUMENTS,
+        chunk_bytes: int = CHUNK_BYTES,
+    ) -> Iterator[Any]:
+        """Normalize a stream of documents; yields an :class:`Outcome` per item, in order.
+
+        Items are taken lazily, a chunk at a time (``chunk_documents`` documents or
+        ``chunk_bytes`` bytes of input), and the sentences of a chunk share one call of
+        ``translate`` (the translation strategy; default: this pipeline's engine, directly).
+        A document with bad input yields its error in place; the others are unaffected. With
+        ``as_tuples``, items are ``(item, context)`` pairs and ``(outcome, context)`` pairs come
+        back (spaCy's ``as_tuples``): a shell carries its own bookkeeping through.
         """
-        plans: list[Plan | TransnormError] = []
-        for data, options, doc_id in items:
+        chunk: list[tuple[Any, Any]] = []
+        size = 0
+        for entry in items:
+            item, context = entry if as_tuples else (entry, None)
+            chunk.append((item, context))
+            size += _size(item)
+            if len(chunk) >= chunk_documents or size >= chunk_bytes:
+                yield from self._chunk(chunk, translate, as_tuples)
+                chunk, size = [], 0
+        if chunk:
+            yield from self._chunk(chunk, translate, as_tuples)
+
+    def _chunk(
+        self, chunk: list[tuple[Any, Any]], translate: Translate | None, as_tuples: bool
+    ) -> Iterator[Any]:
+        """The sequence, once: plan each document, translate all their sentences together,
+        settle, post-normalize and assemble each."""
+        plans: list[Plan | Outcome] = []
+        for item, _ in chunk:
+            if isinstance(item, Outcome):
+                plans.append(item)
+                continue
+            data, options, doc_id = item
             try:
                 plans.append(self.plan(data, options, doc_id))
             except TransnormError as exc:
-                plans.append(exc)
-        pending = [unit for plan in plans if isinstance(plan, Plan) for unit in plan.pending]
-        if pending:
-            results = (translate or self.translate)([unit.request for unit in pending])
-            for unit, result in zip(pending, results, strict=True):
-                unit.result = result
-        return [plan if isinstance(plan, TransnormError) else self.assemble(plan) for plan in plans]
+                plans.append(Outcome(doc_id, error=exc))
+        requests = [unit.request for plan in plans if isinstance(plan, Plan) for unit in plan.pending]
+        results: Iterator[Result] = iter((translate or self.translate)(requests) if requests else [])
+        for plan, (_, context) in zip(plans, chunk, strict=True):
+            if isinstance(plan, Outcome):
+                outcome = plan
+            else:
+                settled = settle(plan, [next(results) for _ in plan.pending])
+                units = postnormalize(settled.units, plan.decoded.text.endswith("\n"))
+                outcome = Outcome(plan.id, assemble(plan, units, settled.problems, self._listed()))
+            yield (outcome, context) if as_tuples else outcome
 
     def plan(self, data: bytes | str, options: Options | None = None, doc_id: str | None = None) -> Plan:
         """Decode and plan one document; raises :class:`~transnorm.errors.TransnormError` for bad input."""
         options = options or Options()
-        size = len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
-        if size > self.settings.max_bytes:
-            raise TooLargeError.of(size, self.settings.max_bytes)
+        size = _size((data, options, doc_id))
+        if size > self.settings.pipeline.max_bytes:
+            raise TooLargeError.of(size, self.settings.pipeline.max_bytes)
         if options.target not in self.targets():
             raise OptionsError(
                 f"no installed package translates into {options.target!r}; targets: "
@@ -89,13 +164,12 @@ class Pipeline:
             decode(data, options.errors), options, self.detector, self.packages_for(options), doc_id
         )
 
-    def translate(self, requests: Sequence[Request]) -> list[Result]:
+    def translate(self, requests: list[Request]) -> list[Result]:
         """The direct strategy: this pipeline's engine, one call per language and beam."""
         return translate_requests(self.engine, requests)
 
-    def assemble(self, plan: Plan) -> Document:
-        """Build the document of a plan whose translations are in."""
-        return assemble(plan, list(self.engine.packages().values()))
+    def _listed(self) -> list[PackageInfo]:
+        return list(self.engine.packages().values())
 
     def targets(self) -> set[str]:
         """Languages this pipeline can write: English, and the targets of installed packages."""
@@ -111,6 +185,13 @@ class Pipeline:
         }
 
 
+def _size(item: Item | Outcome) -> int:
+    if isinstance(item, Outcome):
+        return 0
+    data = item[0]
+    return len(data.encode("utf-8", "surrogatepass")) if isinstance(data, str) else len(data)
+
+
 @functools.lru_cache(maxsize=1)
 def default_pipeline() -> Pipeline:
     """The pipeline built from the environment's settings, loaded on first use."""
@@ -122,5 +203,5 @@ def normalize(
 ) -> Document:
     """Normalize one document with the default pipeline (settings from ``TRANSNORM_*``)."""
     if not isinstance(options, Options):
-        options = Options.from_mapping(options)
+        options = Options.merged(options)
     return default_pipeline()(data, options, id)

@@ -21,7 +21,7 @@ from .detect import NO_LANGUAGE, ZXX, Detection, Detector, to_simplified
 from .document import Action, Reason, UpstreamNotice
 from .options import Options
 from .packages import PackageInfo
-from .translate import Request, Result
+from .translate import Request
 
 # Languages whose short or ambiguous verdicts their neighbours may settle, by family.
 FAMILIES = {
@@ -37,7 +37,7 @@ CONTEXT_LINES = 2
 FALLBACKS = {"zt": ("zh", "t2s"), "pb": ("pt", None), "pt": ("pb", None)}
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Unit:
     """A settled piece of the text: its action and output are known."""
 
@@ -57,9 +57,10 @@ class Unit:
     rejected_text: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Pending:
-    """A piece of foreign text waiting for its translation (``result``, filled by the translate step)."""
+    """A piece of foreign text waiting for its translation (:func:`transnorm.assemble.settle`
+    gives it its result)."""
 
     start: int
     end: int
@@ -67,7 +68,6 @@ class Pending:
     request: Request
     package: PackageInfo
     conversion: str | None = None
-    result: Result | None = None
 
 
 @dataclass

@@ -1,13 +1,15 @@
 """Post-normalize stage: the output text — CJK punctuation to English, no doubled sentence
 punctuation, spacing where translations meet the text around them, and whitespace left by removed
-lines. Pure functions over strings and over the settled units of a plan."""
+lines. Pure functions over strings and over the settled units of a plan: :func:`postnormalize`
+takes units and returns new ones, the inputs left as they were."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from .document import Action, Reason
 
@@ -108,28 +110,42 @@ class Piece(Protocol):
     alternatives: tuple[str, ...]
 
 
-def space_translations(pieces: Sequence[Piece]) -> None:
+P = TypeVar("P", bound=Piece)
+
+
+def postnormalize(pieces: Sequence[P], source_ends_with_newline: bool) -> list[P]:
+    """The settled units of a document as they go into its output: translations spaced from
+    their neighbours, whitespace left by removals tidied. Returns new units."""
+    return tidy_whitespace(space_translations(pieces), source_ends_with_newline)
+
+
+def space_translations(pieces: Sequence[P]) -> list[P]:
     """Put a space between a translation and neighbouring output where English needs one
     (alternatives get the same spacing as the translation they stand in for)."""
+    out: list[P] = list(pieces)
     out_tail = ""
-    for i, piece in enumerate(pieces):
+    for i, piece in enumerate(out):
         if piece.action == Action.REMOVED:
             continue
         if piece.action == Action.TRANSLATED:
             lead = join_space(out_tail, piece.text)
-            piece.text = lead + piece.text
+            text = lead + piece.text
             nxt = next((p for p in pieces[i + 1 :] if p.action != Action.REMOVED and p.text), None)
             # A following translation adds its own leading space.
             trail = ""
             if nxt is not None and nxt.action != Action.TRANSLATED:
-                trail = trailing_space(piece.text, nxt.text)
-            piece.text += trail
-            piece.alternatives = tuple(lead + alt + trail for alt in piece.alternatives)
+                trail = trailing_space(text, nxt.text)
+            piece = out[i] = dataclasses.replace(  # type: ignore[type-var]
+                piece,
+                text=text + trail,
+                alternatives=tuple(lead + alt + trail for alt in piece.alternatives),
+            )
         if piece.text:
             out_tail = piece.text
+    return out
 
 
-def tidy_whitespace(pieces: Sequence[Piece], source_ends_with_newline: bool) -> None:
+def tidy_whitespace(pieces: Sequence[P], source_ends_with_newline: bool) -> list[P]:
     """After removed lines, keep at most one blank line, none at the start or the end."""
 
     def is_gap(piece: Piece) -> bool:
@@ -142,7 +158,9 @@ def tidy_whitespace(pieces: Sequence[Piece], source_ends_with_newline: bool) -> 
         (i for i, p in enumerate(pieces) if p.action != Action.REMOVED and not is_gap(p)), default=-1
     )
     removal_after_last = any(p.action == Action.REMOVED for p in pieces[last_content + 1 :])
+    out: list[P] = []
     for i, piece in enumerate(pieces):
+        out.append(piece)
         if piece.action == Action.REMOVED:
             after_removal = True
             continue
@@ -158,7 +176,9 @@ def tidy_whitespace(pieces: Sequence[Piece], source_ends_with_newline: bool) -> 
                 if extra > 0:
                     new = new.replace("\n", "", extra)
             if new != piece.text:
-                piece.action, piece.text, piece.reason = Action.NORMALIZED, new, Reason.WHITESPACE
+                piece = out[-1] = dataclasses.replace(  # type: ignore[type-var]
+                    piece, action=Action.NORMALIZED, text=new, reason=Reason.WHITESPACE
+                )
         else:
             seen_content = True
             after_removal = False
@@ -168,3 +188,4 @@ def tidy_whitespace(pieces: Sequence[Piece], source_ends_with_newline: bool) -> 
                 newlines = len(piece.text) - len(stripped)
             else:
                 newlines += piece.text.count("\n")
+    return out

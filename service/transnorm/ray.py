@@ -2,9 +2,10 @@
 
 Documents go through ``map_batches`` to a pool of actors. Each actor builds the pipeline once,
 after it has started — models load in the actors, never in the driver — and then runs the same
-code as the local engine: the batch mode's :func:`~transnorm.batch.process_chunk` on chunks of
-files (so the outputs, their names and the report are the local engine's), or
-:meth:`~transnorm.pipeline.Pipeline.normalize_many` on the rows of a dataset
+code as the local engine: the batch mode's worker (:class:`~transnorm.batch.process.Worker`) on
+chunks of inputs, as the pool of :func:`~transnorm.batch.run_batch` (so the lock, outputs, their
+names, the report and resuming are the local engine's, for folders, JSON-lines and Parquet
+files alike), or :meth:`~transnorm.pipeline.Pipeline.pipe` on the rows of a dataset
 (:func:`normalize_dataset`). Nothing else in transnorm imports this module, so the base install
 never imports Ray.
 
@@ -20,24 +21,29 @@ import logging
 import pickle
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import ray
 
-from .batch import BatchJob, Record, Work, process_chunk
-from .errors import TransnormError
+from .batch.inputs import Work
+from .batch.job import Job
+from .batch.parquet import result_row as _row
+from .batch.process import Worker
+from .batch.report import Record
+from .batch.state import RunState
+from .document import Outcome
+from .errors import InputError
 from .options import Options
 from .pipeline import Pipeline
 from .settings import Settings
 
 
 def connect(settings: Settings) -> None:
-    """Join ``settings.ray_address``, or start Ray on this machine (once per process)."""
+    """Join ``settings.batch.ray_address``, or start Ray on this machine (once per process)."""
     if ray.is_initialized():
         return
     ray.init(
-        address=settings.ray_address or None,
+        address=settings.batch.ray_address or None,
         include_dashboard=False,
         log_to_driver=False,
         configure_logging=False,
@@ -54,49 +60,50 @@ def _cpus() -> int:
 
 
 def _actors(settings: Settings) -> int:
-    return settings.actors or _cpus()
+    return settings.batch.actors or _cpus()
 
 
 class _ChunkActor:
-    """A batch-mode actor: loads the pipeline once, then processes chunks of files. Made per job
+    """A batch-mode actor: loads the pipeline once, then processes chunks of inputs. Made per run
     by :func:`_chunk_actor` (the job travels with the class, not as constructor arguments)."""
 
-    JOB = b""
+    RUN = b""
 
     def __init__(self) -> None:
-        self.job: BatchJob = pickle.loads(self.JOB)
-        self.pipeline = Pipeline(self.job.settings.on_cores(1))  # an actor has one CPU
-        self.pipeline.engine.load()
-        self.fingerprint = self.job.fingerprint(self.pipeline)
+        job, state = pickle.loads(self.RUN)
+        pipeline = Pipeline(job.settings.on_cores(1))  # an actor has one CPU
+        pipeline.engine.load()
+        self.worker = Worker(job, pipeline, pipeline.translate, state)
         self.node = ray.get_runtime_context().get_node_id()
 
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, list[Any]]:
         works: list[Work] = [pickle.loads(item) for item in batch["work"]]
-        records = process_chunk(self.job, self.pipeline, works, self.pipeline.translate, self.fingerprint)
+        records = self.worker.process(works)
         return {"record": [json.dumps(asdict(r)) for r in records], "node": [self.node] * len(records)}
 
 
-def _chunk_actor(job: BatchJob) -> type[_ChunkActor]:
-    return type("ChunkActor", (_ChunkActor,), {"JOB": pickle.dumps(job)})
+def _chunk_actor(job: Job, state: RunState) -> type[_ChunkActor]:
+    return type("ChunkActor", (_ChunkActor,), {"RUN": pickle.dumps((job, state))})
 
 
 class RayPool:
-    """The batch mode's pool on Ray: the same chunks as the local pool, run by actors."""
+    """The batch mode's pool on Ray (a :data:`~transnorm.batch.runner.PoolFactory`): the same
+    chunks as the local pool, run by actors."""
 
-    def __init__(self, job: BatchJob, chunk: int = 16) -> None:
-        self.job, self.chunk = job, chunk
+    def __init__(self, job: Job, state: RunState, pipeline: Pipeline | None = None, chunk: int = 16) -> None:
+        self.job, self.state, self.chunk = job, state, chunk
         self.nodes: set[str] = set()
         self.actors = 0
 
-    def run(self, files: Sequence[Work], translate: object = None) -> Iterator[Record]:
-        """A record per file as chunks finish (``translate`` is unused: actors translate)."""
-        if not files:
+    def run(self, works: Sequence[Work], translate: object = None) -> Iterator[Record]:
+        """A record per input as chunks finish (``translate`` is unused: actors translate)."""
+        if not works:
             return
         connect(self.job.settings)
-        self.actors = min(_actors(self.job.settings), max(1, len(files) // self.chunk + 1))
-        dataset = ray.data.from_items([{"work": pickle.dumps(w)} for w in files])
+        self.actors = min(_actors(self.job.settings), max(1, len(works) // self.chunk + 1))
+        dataset = ray.data.from_items([{"work": pickle.dumps(w)} for w in works])
         results = dataset.map_batches(
-            _chunk_actor(self.job),
+            _chunk_actor(self.job, self.state),
             batch_size=self.chunk,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=self.actors),
@@ -112,7 +119,7 @@ class RayPool:
 
     def close(self) -> None:
         """Stop Ray if this process started it (its actors go with it)."""
-        if ray.is_initialized() and not self.job.settings.ray_address:
+        if ray.is_initialized() and not self.job.settings.batch.ray_address:
             ray.shutdown()
 
 
@@ -128,25 +135,14 @@ class _DocumentActor:
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, list[Any]]:
         texts = list(batch[self.text])
         ids = [None if x is None else str(x) for x in batch[self.id]] if self.id else [None] * len(texts)
-        results = self.pipeline.normalize_many(
-            [
-                (t if isinstance(t, (bytes, str)) else "", self.options, i)
-                for t, i in zip(texts, ids, strict=True)
-            ]
-        )
-        out: dict[str, list[Any]] = {"id": ids, "result": [], "error": [], "complete": []}
-        for text, result in zip(texts, results, strict=True):
-            if not isinstance(text, (bytes, str)):
-                result = TransnormError(f"the text column holds {type(text).__name__}, not text")
-            if isinstance(result, TransnormError):
-                out["result"].append(None)
-                out["error"].append(json.dumps(result.problem()))
-                out["complete"].append(False)
-            else:
-                out["result"].append(json.dumps(result.to_dict(), ensure_ascii=False))
-                out["error"].append(None)
-                out["complete"].append(result.complete)
-        return out
+        items = [
+            (text, self.options, i)
+            if isinstance(text, (bytes, str))
+            else Outcome(i, error=InputError(f"the text column holds {type(text).__name__}, not text"))
+            for text, i in zip(texts, ids, strict=True)
+        ]
+        rows = [_row(outcome) for outcome in self.pipeline.normalize_many(items)]
+        return {name: [row[name] for row in rows] for name in ("id", "result", "error", "complete")}
 
 
 def normalize_dataset(
@@ -170,7 +166,7 @@ def normalize_dataset(
     connect(settings)
     # One CPU stays free for the dataset's reading and writing tasks, or they would wait for ever
     # behind actors that wait for their input.
-    actors = min(actors or settings.actors or _cpus(), max(1, _cpus() - 1))
+    actors = min(actors or settings.batch.actors or _cpus(), max(1, _cpus() - 1))
     return dataset.map_batches(
         _DocumentActor,
         fn_constructor_args=(
@@ -183,38 +179,4 @@ def normalize_dataset(
         batch_format="numpy",
         compute=ray.data.ActorPoolStrategy(size=actors),
         num_cpus=1,
-    )
-
-
-def normalize_parquet(source: Path, out: Path, settings: Settings, options: Options) -> dict[str, Any]:
-    """``transnorm batch IN.parquet --engine ray``: the rows of Parquet files (a ``text`` column,
-    and ``id`` if there is one) normalized into Parquet files under ``out``; returns a summary."""
-    connect(settings)
-    dataset = ray.data.read_parquet(str(source))
-    id_column = "id" if "id" in dataset.schema().names else None
-    results = normalize_dataset(dataset, "text", id_column, options, settings, settings.actors or None)
-    results = results.materialize()
-    out.mkdir(parents=True, exist_ok=True)
-    results.write_parquet(str(out))
-    rows = failed = incomplete = 0
-    for batch in results.iter_batches(batch_format="numpy"):  # materialized: read here, no tasks
-        rows += len(batch["complete"])
-        failed += sum(e is not None for e in batch["error"])
-        incomplete += sum(not c for c in batch["complete"])
-    summary = {"rows": rows, "failed": failed, "incomplete": incomplete, "output": str(out)}
-    # "_"-prefixed: Parquet readers (pyarrow, Spark, Ray) skip it when they read the folder.
-    (out / "_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    if not settings.ray_address:
-        ray.shutdown()
-    return summary
-
-
-def is_parquet(path: Path) -> bool:
-    """A Parquet file, or a folder whose files are Parquet."""
-    if path.is_file():
-        return path.suffix == ".parquet"
-    return (
-        path.is_dir()
-        and any(p.suffix == ".parquet" for p in path.iterdir())
-        and not any(p.suffix in (".txt", ".jsonl") for p in path.iterdir())
     )

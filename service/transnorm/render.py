@@ -13,19 +13,14 @@ are unambiguous: dropping ``rm`` markers and unwrapping the others gives the doc
 from __future__ import annotations
 
 import html
-import json
-import re
-from typing import Any
 
-from .document import Action, Document, Span
+from .document import Action, Document, Span, printable, to_json
 
 FORMAT_MEDIA_TYPES = {
     "json": "application/json",
     "text": "text/plain; charset=utf-8",
     "html": "text/html; charset=utf-8",
 }
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def render(doc: Document, fmt: str = "json", markers: str = "none", pretty: bool = True) -> str:
@@ -37,21 +32,6 @@ def render(doc: Document, fmt: str = "json", markers: str = "none", pretty: bool
     if fmt == "html":
         return render_html(doc)
     raise ValueError(f"unknown format {fmt!r}")
-
-
-def to_json(data: Any, pretty: bool = True) -> str:
-    """JSON with non-ASCII as is, except that a lone surrogate (an id from a file name that is not
-    UTF-8, say), which UTF-8 cannot carry, makes it all ``\\u`` escapes."""
-    indent = 2 if pretty else None
-    text = json.dumps(data, ensure_ascii=False, indent=indent)
-    if not text.isascii() and _SURROGATE.search(text):
-        text = json.dumps(data, indent=indent)
-    return text + "\n"
-
-
-def printable(text: str) -> str:
-    """``text`` with lone surrogates as ``\\udc80`` escapes, so it can be written as UTF-8."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def escape_markers(text: str) -> str:
@@ -110,7 +90,8 @@ def _footnotes(doc: Document) -> str:
     return out
 
 
-_STYLE = """
+#: The one inline style of the HTML output (the HTTP service allows exactly it).
+HTML_STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}
 .doc{white-space:pre-wrap}
 .tr{background:#e6f0ff;border-bottom:2px solid #4a7bd0;cursor:help}
@@ -119,21 +100,6 @@ body{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding
 .rm::before{content:"✂ " attr(data-reason) ": ";font-style:italic;text-decoration:none}
 .meta{font-size:.9em;color:#555;border-bottom:1px solid #ddd;margin-bottom:1rem}
 """
-
-
-def _style_csp(style: str) -> str:
-    import base64
-    import hashlib
-
-    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
-    return (
-        f"default-src 'none'; style-src 'sha256-{digest}'; frame-ancestors 'none'; base-uri 'none'; "
-        "form-action 'none'"
-    )
-
-
-#: The Content-Security-Policy the HTML output works under (its one inline style, nothing else).
-HTML_CSP = _style_csp(_STYLE)
 
 
 def render_html(doc: Document) -> str:
@@ -176,7 +142,7 @@ def render_html(doc: Document) -> str:
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="en"><head><meta charset="utf-8"><title>transnorm: {title}</title>'
-        f"<style>{_STYLE}</style></head><body>\n"
+        f"<style>{HTML_STYLE}</style></head><body>\n"
         f'<div class="meta"><p>{"complete" if doc.complete else "incomplete: foreign text left untranslated"}'
         f" · {esc(summary)}</p><ul>{notices}</ul></div>\n"
         f'<article class="doc">{"".join(parts)}</article>\n</body></html>\n'

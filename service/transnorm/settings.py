@@ -1,9 +1,13 @@
 """Process-wide settings: ``TRANSNORM_*`` environment variables, overridable by CLI flags.
 
-One typed model (pydantic-settings) is the single place a setting is declared: its type, default,
-allowed range and description. The CLI derives its flags from these fields
-(:func:`transnorm.cli` reads ``Settings.model_fields``), ``transnorm serve`` passes them on to
-gunicorn's workers with :meth:`Settings.to_env`, and the README's table documents them.
+One typed model (pydantic-settings) in sections is the single place a setting is declared: its
+type, default, allowed range and description. Each section (:class:`PipelineSettings`,
+:class:`ModelsSettings`, :class:`ServiceSettings`, :class:`BatchSettings`) reads its fields from
+``TRANSNORM_<FIELD>`` -- the environment is read here and nowhere else -- and the CLI derives a
+subcommand's flags from the sections it takes (pydantic-settings' CLI source on argparse:
+``beam_size`` is ``--beam-size``; booleans are ``--debug/--no-debug``; ``SECTIONS`` says which
+subcommand takes which). ``transnorm serve`` passes them on to gunicorn's workers with
+:meth:`Settings.to_env`; docs/settings.md is generated from them.
 
 Per-document choices (format, markers, chrome handling, beam size for one request) are
 :class:`transnorm.options.Options`; everything here is fixed for the life of a loaded pipeline.
@@ -12,11 +16,19 @@ Per-document choices (format, markers, chrome handling, beam size for one reques
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    CliSuppress,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 ENV_PREFIX = "TRANSNORM_"
 
@@ -44,193 +56,65 @@ class SettingsError(ValueError):
     """A setting has a value that cannot be used; the message names the variable and the flag."""
 
 
-def _list(separator: str):  # type: ignore[no-untyped-def]
+def _split(separator: str) -> Any:
     def split(value: Any) -> Any:
         if isinstance(value, str):
             return tuple(p.strip() for p in value.split(separator) if p.strip())
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):  # a flag given twice
+            return tuple(p.strip() for v in value for p in v.split(separator) if p.strip())
         return value
 
     return split
 
 
-class Settings(BaseSettings):
-    """Settings for loading and running the pipeline and the service.
-
-    Each field is read from ``TRANSNORM_<FIELD NAME IN CAPITALS>``; keyword arguments win over
-    the environment. Paths may be given as ``str`` or :class:`~pathlib.Path`. A field's ``cli``
-    extra names the subcommands that take it as a flag (``--field-name``).
-    """
+class _Section(BaseSettings):
+    """A section: its fields read from ``TRANSNORM_<FIELD>``; keyword arguments win."""
 
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True, extra="forbid", validate_default=True
+        env_prefix=ENV_PREFIX,
+        env_ignore_empty=True,
+        frozen=True,
+        extra="forbid",
+        validate_default=True,
+        cli_kebab_case=True,
+        cli_implicit_flags=True,
     )
 
-    # -- models and inference ------------------------------------------------------------------
-    models_dir: Path = Field(
-        default_factory=default_models_dir,
-        description="installed model packages",
-        json_schema_extra={"cli": ("normalize", "batch", "serve", "models")},
-    )
-    model_sources: Annotated[tuple[Path, ...], NoDecode] = Field(
-        (Path("models"),),
-        description="folders or .argosmodel files that `models setup` installs from "
-        "(os.pathsep-separated; relative to the working directory)",
-        json_schema_extra={"cli": ("models setup",)},
-    )
-    manifest: Path | None = Field(
-        None,
-        description="supported-packages manifest (default: the packaged one)",
-        json_schema_extra={"cli": ("models",)},
-    )
-    beam_size: int = Field(
-        2, ge=1, le=16, description="beam size", json_schema_extra={"cli": ("normalize", "batch", "serve")}
-    )
-    compute_type: ComputeType = Field(
-        "int8",
-        description="CTranslate2 compute type",
-        json_schema_extra={"cli": ("normalize", "batch", "serve", "models verify")},
-    )
+    @field_validator("*", mode="after")
+    @classmethod
+    def _expand_user(cls, value: Any) -> Any:
+        if isinstance(value, tuple) and value and all(isinstance(v, Path) for v in value):
+            return tuple(p.expanduser() for p in value)
+        return value.expanduser() if isinstance(value, Path) else value
+
+
+class PipelineSettings(_Section):
+    """How documents are read, detected and translated (the translation engine's settings among them)."""
+
+    models_dir: Path = Field(default_factory=default_models_dir, description="installed model packages")
+    beam_size: int = Field(2, ge=1, le=16, description="beam size")
+    compute_type: ComputeType = Field("int8", description="CTranslate2 compute type")
     intra_threads: int = Field(
-        0,
-        ge=0,
-        description="CTranslate2 threads per translation (0: CTranslate2 decides)",
-        json_schema_extra={"cli": ("normalize", "batch", "serve")},
+        0, ge=0, description="CTranslate2 threads per translation (0: CTranslate2 decides)"
     )
-    inter_threads: int = Field(
-        1,
-        ge=1,
-        description="CTranslate2 translations run in parallel per model",
-        json_schema_extra={"cli": ("normalize", "batch", "serve")},
-    )
+    inter_threads: int = Field(1, ge=1, description="CTranslate2 translations run in parallel per model")
     max_batch_tokens: int = Field(
         4096,
         ge=1,
         description="source tokens per model batch (CTranslate2 batch_type tokens, as argostranslate)",
-        json_schema_extra={"cli": ("normalize", "batch", "serve")},
     )
-    decoding_ratio: float = Field(
-        2.0,
-        gt=0,
-        description="output tokens allowed per source token",
-        json_schema_extra={"cli": ("normalize", "batch", "serve")},
-    )
-    decoding_extra: int = Field(
-        10,
-        ge=0,
-        description="output tokens allowed on top of the ratio",
-        json_schema_extra={"cli": ("normalize", "batch", "serve")},
-    )
-    decoding_cap: int = Field(
-        400,
-        ge=1,
-        description="most output tokens for any sentence",
-        json_schema_extra={"cli": ("normalize", "batch", "serve")},
-    )
-    cache_size: int = Field(
-        20000,
-        ge=0,
-        description="translation cache entries (0: off)",
-        json_schema_extra={"cli": ("normalize", "batch", "serve")},
-    )
-    max_bytes: int = Field(
-        10 * 1024 * 1024,
-        ge=1,
-        description="largest document, in bytes",
-        json_schema_extra={"cli": ("normalize", "batch", "serve")},
-    )
+    decoding_ratio: float = Field(2.0, gt=0, description="output tokens allowed per source token")
+    decoding_extra: int = Field(10, ge=0, description="output tokens allowed on top of the ratio")
+    decoding_cap: int = Field(400, ge=1, description="most output tokens for any sentence")
+    cache_size: int = Field(20000, ge=0, description="translation cache entries (0: off)")
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1, description="largest document, in bytes")
     languages: Annotated[tuple[str, ...], NoDecode] = Field(
         (),
         description="languages the detector may name, comma-separated Argos codes (none: every language "
         "it knows); English is always possible",
-        json_schema_extra={"cli": ("normalize", "batch", "serve")},
     )
 
-    # -- HTTP service --------------------------------------------------------------------------
-    host: str = Field("127.0.0.1", description="address `serve` binds", json_schema_extra={"cli": ("serve",)})
-    port: int = Field(
-        8000, ge=0, le=65535, description="port `serve` binds", json_schema_extra={"cli": ("serve",)}
-    )
-    workers: int = Field(
-        1, ge=1, description="gunicorn worker processes", json_schema_extra={"cli": ("serve",)}
-    )
-    http_threads: int = Field(
-        16, ge=1, description="request threads per worker", json_schema_extra={"cli": ("serve",)}
-    )
-    request_timeout: int = Field(
-        120,
-        ge=1,
-        description="seconds before a stuck worker is replaced",
-        json_schema_extra={"cli": ("serve",)},
-    )
-    header_timeout: float = Field(
-        10.0,
-        gt=0,
-        description="seconds a request's headers may take, extended by one per min_rate bytes (408 after)",
-        json_schema_extra={"cli": ("serve",)},
-    )
-    body_timeout: float = Field(
-        10.0,
-        gt=0,
-        description="seconds a request's body may take, extended by one per min_rate bytes (408 after)",
-        json_schema_extra={"cli": ("serve",)},
-    )
-    min_rate: int = Field(
-        500,
-        ge=1,
-        description="bytes per second a client must send to earn more time for its request",
-        json_schema_extra={"cli": ("serve",)},
-    )
-    api_keys: Annotated[tuple[str, ...], NoDecode] = Field(
-        (),
-        repr=False,
-        description="accepted API keys, comma-separated (none: no key needed); never logged, and no flag: "
-        "a command line is visible to every user of the machine",
-    )
-    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
-        (),
-        description="origins allowed by CORS, comma-separated, or * (none: CORS off)",
-        json_schema_extra={"cli": ("serve",)},
-    )
-    max_batch_documents: int = Field(
-        64, ge=1, description="documents per batch request", json_schema_extra={"cli": ("serve",)}
-    )
-    requests_per_minute: int = Field(
-        0,
-        ge=0,
-        description="requests per minute per client to the translating endpoints (0: no limit)",
-        json_schema_extra={"cli": ("serve",)},
-    )
-    debug: bool = Field(
-        False, description="log document text (never in production)", json_schema_extra={"cli": ("serve",)}
-    )
-
-    # -- beyond one machine ----------------------------------------------------------------------
-    engine: Literal["local", "ray"] = Field(
-        "local",
-        description="batch engine: local worker processes, or Ray Data (pip install 'transnorm[ray]')",
-        json_schema_extra={"cli": ("batch",)},
-    )
-    ray_address: str | None = Field(
-        None,
-        description="Ray cluster to join, e.g. ray://head:10001 or auto (none: start one on this machine)",
-        json_schema_extra={"cli": ("batch",)},
-    )
-    actors: int = Field(
-        0,
-        ge=0,
-        description="Ray actors, each with its own loaded models (0: one per CPU of the cluster)",
-        json_schema_extra={"cli": ("batch",)},
-    )
-
-    _split_paths = field_validator("model_sources", mode="before")(_list(os.pathsep))
-    _split_words = field_validator("languages", "api_keys", "cors_origins", mode="before")(_list(","))
-
-    @field_validator("models_dir", "manifest", "model_sources", mode="after")
-    @classmethod
-    def _expand(cls, value: Any) -> Any:
-        if isinstance(value, tuple):
-            return tuple(p.expanduser() for p in value)
-        return value.expanduser() if isinstance(value, Path) else value
+    _split_words = field_validator("languages", mode="before")(_split(","))
 
     @field_validator("languages", mode="after")
     @classmethod
@@ -242,6 +126,125 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown language code(s) {', '.join(unknown)}")
         return value
 
+
+class ModelsSettings(_Section):
+    """Where ``transnorm models`` finds packages to install, and what it supports."""
+
+    model_sources: Annotated[tuple[Path, ...], NoDecode] = Field(
+        (Path("models"),),
+        description="folders or .argosmodel files that `models setup` installs from "
+        "(os.pathsep-separated; relative to the working directory)",
+    )
+    manifest: Path | None = Field(None, description="supported-packages manifest (default: the packaged one)")
+
+    _split_paths = field_validator("model_sources", mode="before")(_split(os.pathsep))
+
+
+class ServiceSettings(_Section):
+    """The HTTP service."""
+
+    host: str = Field("127.0.0.1", description="address `serve` binds")
+    port: int = Field(8000, ge=0, le=65535, description="port `serve` binds")
+    workers: int = Field(1, ge=1, description="gunicorn worker processes")
+    http_threads: int = Field(16, ge=1, description="request threads per worker")
+    request_timeout: int = Field(120, ge=1, description="seconds before a stuck worker is replaced")
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="seconds a request's headers may take, extended by one per min_rate bytes (408 after)",
+    )
+    body_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="seconds a request's body may take, extended by one per min_rate bytes (408 after)",
+    )
+    min_rate: int = Field(
+        500, ge=1, description="bytes per second a client must send to earn more time for its request"
+    )
+    api_keys: CliSuppress[Annotated[tuple[str, ...], NoDecode]] = Field(
+        (),
+        repr=False,
+        description="accepted API keys, comma-separated (none: no key needed); never logged, and no flag: "
+        "a command line is visible to every user of the machine",
+        json_schema_extra={"flag": False},
+    )
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), description="origins allowed by CORS, comma-separated, or * (none: CORS off)"
+    )
+    max_batch_documents: int = Field(64, ge=1, description="documents per batch request")
+    requests_per_minute: int = Field(
+        0, ge=0, description="requests per minute per client to the translating endpoints (0: no limit)"
+    )
+    debug: bool = Field(False, description="log document text (never in production)")
+
+    _split_words = field_validator("api_keys", "cors_origins", mode="before")(_split(","))
+
+
+class BatchSettings(_Section):
+    """Where ``transnorm batch`` runs."""
+
+    engine: Literal["local", "ray"] = Field(
+        "local",
+        description="batch engine: local worker processes, or Ray Data (pip install 'transnorm[ray]')",
+    )
+    ray_address: str | None = Field(
+        None,
+        description="Ray cluster to join, e.g. ray://head:10001 or auto (none: start one on this machine)",
+    )
+    actors: int = Field(
+        0, ge=0, description="Ray actors, each with its own loaded models (0: one per CPU of the cluster)"
+    )
+
+
+#: The sections of :class:`Settings`, and the subcommands that take their fields as flags.
+SECTIONS: dict[str, tuple[type[_Section], tuple[str, ...]]] = {
+    "pipeline": (PipelineSettings, ("normalize", "batch", "serve", "models")),
+    "models": (ModelsSettings, ("models",)),
+    "service": (ServiceSettings, ("serve",)),
+    "batch": (BatchSettings, ("batch",)),
+}
+
+
+class Settings(BaseSettings):
+    """All settings, in sections: ``settings.pipeline.beam_size``, ``settings.service.port`` ...
+
+    Each section reads its fields from the environment; keyword arguments win, either by
+    section (``Settings(pipeline={"beam_size": 4})``) or flat (``Settings(beam_size=4)``: every
+    field name is unique across sections).
+    """
+
+    model_config = SettingsConfigDict(frozen=True, extra="forbid")
+    SECTION_NAMES: ClassVar[tuple[str, ...]] = tuple(SECTIONS)
+
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    models: ModelsSettings = Field(default_factory=ModelsSettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+    batch: BatchSettings = Field(default_factory=BatchSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource, *_: Any, **__: Any
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)  # the sections read the environment, field by field
+
+    @model_validator(mode="before")
+    @classmethod
+    def _by_section(cls, values: Any) -> Any:
+        """Flat keyword arguments go to the section that declares them."""
+        if not isinstance(values, dict):
+            return values
+        out: dict[str, Any] = {}
+        for name, value in values.items():
+            if name in SECTIONS:
+                given = value.model_dump(exclude_unset=True) if isinstance(value, BaseModel) else value
+                out.setdefault(name, {}).update(given)
+                continue
+            section = section_of(name)
+            if section is None:
+                raise ValueError(f"unknown setting {name!r}")
+            out.setdefault(section, {})[name] = value
+        return out
+
     def __init__(self, **values: Any) -> None:
         try:
             super().__init__(**values)
@@ -250,43 +253,63 @@ class Settings(BaseSettings):
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:
-        """Read ``TRANSNORM_*`` variables; ``overrides`` that are not None win (CLI flags use this)."""
+        """Read ``TRANSNORM_*`` variables; flat ``overrides`` that are not None win."""
         return cls(**{k: v for k, v in overrides.items() if v is not None})
 
     def with_overrides(self, **overrides: Any) -> Settings:
-        """A copy with ``overrides`` (those not None) applied and validated."""
-        values = {name: getattr(self, name) for name in type(self).model_fields}
-        values.update({k: v for k, v in overrides.items() if v is not None})
+        """A copy with flat ``overrides`` (those not None) applied and validated."""
+        values = {name: getattr(self, name).model_dump() for name in SECTIONS}
+        for name, value in overrides.items():
+            if value is not None:
+                section = section_of(name)
+                if section is None:
+                    raise SettingsError(f"invalid setting: unknown setting {name!r}")
+                values[section][name] = value
         return type(self)(**values)
 
     def on_cores(self, cores: int) -> Settings:
         """These settings for a process that owns ``cores`` cores: that many translations at a
         time, one thread each (parallel sub-batches scale better than threads inside one batch:
-        BENCHMARKS.md) — unless the threads were set explicitly."""
-        if self.intra_threads == 0 and self.inter_threads == 1:
+        docs/benchmarks.md) — unless the threads were set explicitly."""
+        if self.pipeline.intra_threads == 0 and self.pipeline.inter_threads == 1:
             return self.with_overrides(intra_threads=1, inter_threads=max(1, cores))
         return self
 
     def to_env(self) -> dict[str, str]:
         """These settings as ``TRANSNORM_*`` variables, for child processes (gunicorn workers)."""
         env = {}
-        for name in type(self).model_fields:
-            value = getattr(self, name)
+        for section, name, _ in setting_fields():
+            value = getattr(getattr(self, section), name)
             if value is None:
                 continue
             if isinstance(value, tuple):
-                sep = os.pathsep if name == "model_sources" else ","
-                value = sep.join(map(str, value))
+                value = (os.pathsep if name == "model_sources" else ",").join(map(str, value))
             elif isinstance(value, bool):
                 value = "true" if value else "false"
             env[env_name(name)] = str(value)
         return env
 
 
+def setting_fields() -> Iterator[tuple[str, str, FieldInfo]]:
+    """Every setting: (section, field name, field)."""
+    for section, (model, _) in SECTIONS.items():
+        for name, spec in model.model_fields.items():
+            yield section, name, spec
+
+
+def section_of(field: str) -> str | None:
+    return next((section for section, name, _ in setting_fields() if name == field), None)
+
+
 def commands(field: str) -> tuple[str, ...]:
     """The subcommands that take ``field`` as a flag (``models`` means every ``models`` action)."""
-    extra = Settings.model_fields[field].json_schema_extra
-    return tuple(extra["cli"]) if isinstance(extra, dict) else ()  # type: ignore[arg-type]
+    section = section_of(field)
+    if section is None:
+        return ()
+    extra = SECTIONS[section][0].model_fields[field].json_schema_extra
+    if isinstance(extra, dict) and extra.get("flag") is False:
+        return ()
+    return SECTIONS[section][1]
 
 
 def env_name(field: str) -> str:
@@ -301,17 +324,17 @@ def describe(exc: ValidationError) -> str:
     """One line per bad setting, naming its variable and flag, the allowed values and what was given."""
     lines = []
     for error in exc.errors(include_url=False):
-        field = str(error["loc"][0]) if error["loc"] else "?"
-        message = error["msg"]
+        loc = [str(x) for x in error["loc"]]
+        field = loc[-1] if loc else "?"
+        if loc and loc[0] in SECTIONS and len(loc) == 1:
+            field = loc[0]
+        message = error["msg"].removeprefix("Value error, ")
         ctx = error.get("ctx") or {}
-        spec = Settings.model_fields.get(field)
+        section = section_of(field)
+        spec = SECTIONS[section][0].model_fields[field] if section else None
         if spec is not None and error["type"] in ("greater_than_equal", "less_than_equal", "greater_than"):
-            low = next(
-                (getattr(m, "ge", None) for m in spec.metadata if getattr(m, "ge", None) is not None), None
-            )
-            high = next(
-                (getattr(m, "le", None) for m in spec.metadata if getattr(m, "le", None) is not None), None
-            )
+            low = next((m.ge for m in spec.metadata if getattr(m, "ge", None) is not None), None)
+            high = next((m.le for m in spec.metadata if getattr(m, "le", None) is not None), None)
             if low is not None and high is not None:
                 message = f"must be from {low} to {high}"
             elif low is not None:
@@ -320,8 +343,8 @@ def describe(exc: ValidationError) -> str:
                 message = f"must be greater than {ctx['gt']}"
         elif error["type"] == "literal_error":
             message = f"must be one of {ctx.get('expected', '')}"
-        elif error["type"] == "extra_forbidden":
-            lines.append(f"unknown setting {field!r}")
+        elif error["type"] == "extra_forbidden" or spec is None:
+            lines.append(message if "unknown setting" in message else f"unknown setting {field!r}")
             continue
         lines.append(f"{field} ({env_name(field)}, {flag_name(field)}) {message}; got {error.get('input')!r}")
     return "invalid setting: " + "; ".join(lines)

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..batch import BatchJob, run_batch
+from ..batch import Job, run_batch
 from ..document import Action
 from ..engine import LENGTH_PENALTY, ArgosEngine, NoEngine, decoding_limit
 from ..options import Options
@@ -134,7 +134,7 @@ def bench_translation(models_dir: Path, quick: bool, beams: list[int]) -> dict[s
     default = Settings().beam_size
     for beam in beams:
         settings = Settings(models_dir=models_dir, cache_size=0, beam_size=beam)
-        recorder = _Recorder(ArgosEngine(settings))
+        recorder = _Recorder(ArgosEngine(settings.pipeline))
         recorder.engine.load()
         pipeline = Pipeline(settings, engine=recorder, detector=detector)
         started = time.perf_counter()
@@ -149,9 +149,9 @@ def bench_translation(models_dir: Path, quick: bool, beams: list[int]) -> dict[s
         translator = ctranslate2.Translator(
             str(info.path / "model"),
             device="cpu",
-            compute_type=settings.compute_type,
-            inter_threads=settings.inter_threads,
-            intra_threads=settings.intra_threads,
+            compute_type=settings.pipeline.compute_type,
+            inter_threads=settings.pipeline.inter_threads,
+            intra_threads=settings.pipeline.intra_threads,
         )
         sp = sentencepiece.SentencePieceProcessor(model_file=str(info.path / "sentencepiece.model"))
         tokens = sp.encode(recorder.sent, out_type=str)
@@ -161,14 +161,14 @@ def bench_translation(models_dir: Path, quick: bool, beams: list[int]) -> dict[s
             replace_unknowns=True,
             length_penalty=LENGTH_PENALTY,
             batch_type="tokens",
-            max_batch_size=settings.max_batch_tokens,
+            max_batch_size=settings.pipeline.max_batch_tokens,
             beam_size=beam,
-            max_decoding_length=decoding_limit(max(map(len, tokens)), settings),
+            max_decoding_length=decoding_limit(max(map(len, tokens)), settings.pipeline),
             return_scores=True,
         )
         raw_elapsed = time.perf_counter() - started
         raw_tokens = sum(
-            min(len(r.hypotheses[0]), decoding_limit(len(t), settings))
+            min(len(r.hypotheses[0]), decoding_limit(len(t), settings.pipeline))
             for r, t in zip(raw, tokens, strict=True)
         )
         results["ctranslate2"] = _rates(n, raw_elapsed, raw_tokens)
@@ -496,11 +496,11 @@ def _batch_run(models_dir: Path, corpus: Callable[[Path], int], rounds: int = 1)
         for i in range(rounds):
             for jobs in (1, 2):
                 out = work / f"out{jobs}-{i}"
-                job = BatchJob(src, out, ("json", "text"), Options(), Settings(models_dir=models_dir), jobs)
+                job = Job(out, ("json", "text"), Options(), Settings(models_dir=models_dir))
                 started = time.perf_counter()
-                summary = run_batch(job)
+                summary = run_batch(src, job, jobs=jobs)
                 seconds[jobs].append(time.perf_counter() - started)
-                failed += summary["failed"]
+                failed += summary.failed
                 shutil.rmtree(out, ignore_errors=True)
         for jobs, times in seconds.items():
             median = statistics.median(times)

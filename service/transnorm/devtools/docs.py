@@ -10,11 +10,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..settings import Settings, commands, env_name, flag_name
+from ..settings import Settings, commands, env_name, flag_name, setting_fields
 
 
 def _default(name: str) -> str:
-    spec = Settings.model_fields[name]
+    spec = next(spec for _, field, spec in setting_fields() if field == name)
     if spec.default_factory is not None:
         return "`~/.local/share/transnorm/packages`" if name == "models_dir" else "(computed)"
     value = spec.default
@@ -37,7 +37,7 @@ def _commands(name: str) -> str:
 def settings_table() -> str:
     """Every setting: its variable, its flag and the subcommands that take it, default, meaning."""
     rows = ["| variable | flag (subcommands) | default | meaning |", "|---|---|---|---|"]
-    for name, spec in Settings.model_fields.items():
+    for _, name, spec in setting_fields():
         flag = f"`{flag_name(name)}` ({_commands(name)})" if commands(name) else "(none)"
         rows.append(f"| `{env_name(name)}` | {flag} | {_default(name)} | {spec.description} |")
     return "\n".join(rows) + "\n"

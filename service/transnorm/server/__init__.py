@@ -38,7 +38,7 @@ def create_app(
 
     settings = settings or Settings.from_env()
     app = Flask("transnorm", static_folder=None)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_bytes + 64 * 1024  # JSON framing overhead
+    app.config["MAX_CONTENT_LENGTH"] = settings.pipeline.max_bytes + 64 * 1024  # JSON framing overhead
     app.json = JSONProvider(app)
     state = State(settings, pipeline)
     app.extensions["transnorm"] = state

@@ -10,15 +10,18 @@ from pydantic import ValidationError
 
 from ..detect import all_languages
 from ..document import DocumentDict
-from ..errors import OptionsError, TransnormError
+from ..errors import OptionsError
 from ..options import FORMATS, DocumentRequest, Options
-from ..render import FORMAT_MEDIA_TYPES, render
+from ..render import FORMAT_MEDIA_TYPES, HTML_STYLE, render
 from .declare import Param, endpoint
 from .errors import ApiError
+from .headers import csp
 from .schemas import BatchRequest, BatchResponse, Languages, Problem
 from .state import State
 
 api = Blueprint("api", __name__)
+#: HTML output may use its one inline style, nothing else.
+HTML_CSP = csp(style=HTML_STYLE)
 
 _ACCEPT = {"application/json": "json", "text/plain": "text", "text/html": "html"}
 #: Options that may also come in the query string (a JSON body's options win over them).
@@ -64,9 +67,7 @@ ERRORS = {
 
 
 def _options(data: Any, query_format: str | None) -> Options:
-    """Options from the body merged over the query string; each source is validated on its own."""
-    if data is not None and not isinstance(data, dict):
-        raise OptionsError(f"options must be an object; got {type(data).__name__}")
+    """Options from the body merged over the query string (each layer checked on its own)."""
     query: dict[str, Any] = {}
     for name in QUERY_OPTIONS:
         if name in request.args:
@@ -77,11 +78,8 @@ def _options(data: Any, query_format: str | None) -> Options:
                 except ValueError:
                     raise OptionsError(f"{name} must be an integer; got {value!r}") from None
             query[name] = value
-    Options.from_mapping(query)
-    Options.from_mapping({k: v for k, v in (data or {}).items() if k not in ("source", "target")})
-    values = {**query, **(data or {})}
-    values["format"] = query_format or values.get("format") or _format_from_accept()
-    return Options.from_mapping(values)
+    body_format = data.get("format") if isinstance(data, dict) else None
+    return Options.merged(query, data, {"format": query_format or body_format or _format_from_accept()})
 
 
 def _format_from_accept() -> str:
@@ -109,8 +107,6 @@ def _respond(doc: Any, options: Options) -> Response:
     body = render(doc, options.format, options.markers, pretty=False)
     response = Response(body, content_type=FORMAT_MEDIA_TYPES[options.format])
     if options.format == "html":
-        from ..render import HTML_CSP
-
         response.headers["Content-Security-Policy"] = HTML_CSP
     return response
 
@@ -158,10 +154,10 @@ def normalize():  # type: ignore[no-untyped-def]
             "Unsupported media type",
             f"send the document as text/plain or application/json, not {mimetype or 'no content type'}",
         )
-    (doc,) = _state().normalize([(data, options, doc_id)])
-    if isinstance(doc, TransnormError):
-        raise doc
-    return _respond(doc, options)
+    (outcome,) = _state().normalize([(data, options, doc_id)])
+    if outcome.error is not None:
+        raise outcome.error
+    return _respond(outcome.document, options)
 
 
 @api.post("/normalize/batch")
@@ -190,7 +186,7 @@ def normalize_batch():  # type: ignore[no-untyped-def]
         if len(loc) >= 2 and loc[0] == "documents":
             detail = f"documents[{loc[1]}] must be an object"
         raise ApiError(400, "Invalid request", detail) from None
-    limit = _state().settings.max_batch_documents
+    limit = _state().settings.service.max_batch_documents
     if len(batch.documents) > limit:
         raise ApiError(
             400, "Batch too large", f"at most {limit} documents per batch; got {len(batch.documents)}"
@@ -206,14 +202,7 @@ def normalize_batch():  # type: ignore[no-untyped-def]
             items.append((doc.text, _options(doc.options, "json"), doc.id))
         except OptionsError as exc:
             raise ApiError(400, "Invalid request", f"{where}: {exc}") from None
-    results = _state().normalize(items)
-    out: list[dict[str, Any]] = []
-    for (_, _, doc_id), result in zip(items, results, strict=True):
-        if isinstance(result, TransnormError):
-            out.append({"id": doc_id, "error": result.problem()})
-        else:
-            out.append({"id": doc_id, "result": result.to_dict()})
-    return jsonify(results=out)
+    return jsonify(results=[outcome.to_dict() for outcome in _state().normalize(items)])
 
 
 @api.get("/languages")
@@ -222,10 +211,8 @@ def normalize_batch():  # type: ignore[no-untyped-def]
     responses={200: ("Languages", {"application/json": Languages})},
 )
 def languages():  # type: ignore[no-untyped-def]
-    state = _state()
-    pairs = []
-    detection = list(all_languages())
-    if state.ready.is_set() and state.pipeline is not None:
-        pairs = [p.to_dict() for p in state.pipeline.engine.packages().values() if p.to_code == "en"]
-        detection = list(state.pipeline.detector.languages)
-    return jsonify(translation=pairs, detection=detection)
+    pipeline = _state().current()
+    if pipeline is None:
+        return jsonify(translation=[], detection=list(all_languages()))
+    pairs = [p.to_dict() for p in pipeline.engine.packages().values() if p.to_code == "en"]
+    return jsonify(translation=pairs, detection=list(pipeline.detector.languages))

@@ -14,8 +14,9 @@ from flask import Flask, Response, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
+from ..document import to_json
 from ..errors import TransnormError
-from ..render import to_json
+from ..errors import problem as build_problem
 from .declare import error_style
 
 PROBLEM = "application/problem+json"
@@ -51,7 +52,8 @@ class LTError(Exception):
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> Response:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    """An ``application/problem+json`` response (the body from :func:`transnorm.errors.problem`)."""
+    body = build_problem(status, title, detail, **extra)
     body["instance"] = request.path if request else None
     return Response(dumps(body), status=status, mimetype=PROBLEM)
 
@@ -92,7 +94,9 @@ def register_error_handlers(app: Flask) -> None:
     def _library(exc: TransnormError) -> Response:
         if error_style(app, request) == "libretranslate":
             return lt_error(exc.status if exc.status in (413, 503) else 400, str(exc))
-        return problem(exc.status, exc.title, str(exc), code=exc.code, **exc.extra())
+        body = exc.problem()
+        body["instance"] = request.path
+        return Response(dumps(body), status=exc.status, mimetype=PROBLEM)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:

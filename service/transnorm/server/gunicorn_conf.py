@@ -17,16 +17,18 @@ _settings = Settings.from_env()
 
 wsgi_app = "transnorm.server.wsgi:app"
 bind = [
-    f"[{_settings.host}]:{_settings.port}" if ":" in _settings.host else f"{_settings.host}:{_settings.port}"
+    f"[{_settings.service.host}]:{_settings.service.port}"
+    if ":" in _settings.service.host
+    else f"{_settings.service.host}:{_settings.service.port}"
 ]
-workers = _settings.workers
-threads = _settings.http_threads
+workers = _settings.service.workers
+threads = _settings.service.http_threads
 # gthread with deadlines on reading requests: slow clients get 408 and free their thread.
 worker_class = "transnorm.server.transport.Worker"
 loglevel = "info"
 preload_app = False
 # A request slower than this is aborted and its worker replaced: the bounded request time.
-timeout = _settings.request_timeout
+timeout = _settings.service.request_timeout
 graceful_timeout = 30
 keepalive = 5
 # Never recycle workers by request count: LibreTranslate deadlocked recycling OpenMP workers.
@@ -40,7 +42,7 @@ control_socket_disable = True
 def _split_threads() -> None:
     cores = os.cpu_count() or 1
     per_worker = max(1, cores // max(1, workers))
-    if _settings.intra_threads == 0:
+    if _settings.pipeline.intra_threads == 0:
         os.environ[env_name("intra_threads")] = str(per_worker)
     os.environ.setdefault("OMP_NUM_THREADS", str(per_worker))
 

@@ -6,7 +6,6 @@ the slim image has no curl.
 
 from __future__ import annotations
 
-import os
 import sys
 import urllib.error
 import urllib.request
@@ -21,7 +20,12 @@ def check(url: str, timeout: float = 3.0) -> bool:
 
 
 def main(argv: list[str]) -> int:
-    url = argv[1] if len(argv) > 1 else f"http://127.0.0.1:{os.environ.get('TRANSNORM_PORT', '8000')}/readyz"
+    if len(argv) > 1:
+        url = argv[1]
+    else:
+        from ..settings import ServiceSettings
+
+        url = f"http://127.0.0.1:{ServiceSettings().port}/readyz"
     ok = check(url)
     print("ready" if ok else f"not ready: {url}")
     return 0 if ok else 1

@@ -24,7 +24,6 @@ from flask import Blueprint, Request, current_app, jsonify, request
 
 from ..detect import ZXX
 from ..document import Action, Document
-from ..errors import TransnormError
 from ..options import MAX_ALTERNATIVES, Options
 from ..packages import language_names, load_manifest
 from .codes import accepted, from_lt, sources, to_lt
@@ -43,6 +42,9 @@ from .schemas import LTError as LTErrorModel
 from .state import State
 
 lt = Blueprint("libretranslate", __name__)
+
+#: What a translation client expects: all its text back, page chrome included.
+LT_DEFAULTS = {"chrome": "keep"}
 
 LT_ERRORS = {
     400: ("Invalid request (LibreTranslate's message)", {"application/json": LTErrorModel}),
@@ -116,15 +118,14 @@ def _texts(values: dict[str, Any], is_form: bool) -> tuple[list[str], bool]:
     if is_form:
         items = ["\n".join(x.splitlines()) for x in items]  # CRLF as LF, as LibreTranslate does
     settings = _state().settings
-    if batch and len(items) > settings.max_batch_documents:
-        raise LTError(
-            400,
-            f"Invalid request: request ({len(items)}) exceeds text limit ({settings.max_batch_documents})",
-        )
+    most = settings.service.max_batch_documents
+    if batch and len(items) > most:
+        raise LTError(400, f"Invalid request: request ({len(items)}) exceeds text limit ({most})")
     for text in items:
-        if len(text) > settings.max_bytes:
+        if len(text) > settings.pipeline.max_bytes:
             raise LTError(
-                400, f"Invalid request: request ({len(text)}) exceeds text limit ({settings.max_bytes})"
+                400,
+                f"Invalid request: request ({len(text)}) exceeds text limit ({settings.pipeline.max_bytes})",
             )
     return items, batch
 
@@ -242,11 +243,12 @@ def _compose_html(parts: list[tuple[bool, str]], texts: list[str]) -> str:
 
 def _run(texts: list[str], options: Options) -> list[Document]:
     """Normalize ``texts``; their translation is shared with concurrent requests."""
-    results = _state().normalize([(t, options, None) for t in texts])
-    for result in results:
-        if isinstance(result, TransnormError):
-            raise LTError(400, f"Invalid request: {result}")
-    return results  # type: ignore[return-value]
+    docs = []
+    for outcome in _state().normalize([(t, options, None) for t in texts]):
+        if outcome.document is None:
+            raise LTError(400, f"Invalid request: {outcome.error}")
+        docs.append(outcome.document)
+    return docs
 
 
 @lt.post("/translate")
@@ -286,7 +288,8 @@ def translate():  # type: ignore[no-untyped-def]
     fmt = "text" if fmt in (None, "") else fmt  # LibreTranslate takes any false value; JSON null or ""
     if fmt not in ("text", "html"):
         raise LTError(400, f"{fmt} format is not supported")
-    options = Options(chrome="keep", source=source, target=target, alternatives=alternatives)
+    given = {"source": source, "target": target, "alternatives": alternatives}
+    options = Options.merged(LT_DEFAULTS, given)
     texts, docs, others = _translate_items(items, options, fmt == "html")
     body: dict[str, Any] = {"translatedText": texts if batch else texts[0]}
     if source == "auto":
@@ -319,7 +322,7 @@ def translate():  # type: ignore[no-untyped-def]
 )
 def detect():  # type: ignore[no-untyped-def]
     items, _ = _texts(params(), not request.is_json)
-    docs = _run(items, Options(chrome="keep"))
+    docs = _run(items, Options.merged(LT_DEFAULTS))
     chars, confidence = language_shares(docs)
     total = sum(chars.values())
     if not total:
@@ -349,12 +352,13 @@ def detect():  # type: ignore[no-untyped-def]
 def languages():  # type: ignore[no-untyped-def]
     state = _state()
     targets: dict[str, set[str]] = {"en": set()}
-    if state.ready.is_set() and state.pipeline is not None:
-        for info in state.pipeline.engine.packages().values():
+    pipeline = state.current()
+    if pipeline is not None:
+        for info in pipeline.engine.packages().values():
             targets.setdefault(info.from_code, set()).add(info.to_code)
-        for code in sources(state.pipeline):
+        for code in sources(pipeline):
             targets.setdefault(code, set()).add("en")
-    names = language_names(load_manifest(state.settings.manifest))
+    names = language_names(load_manifest(state.settings.models.manifest))
     return jsonify(
         [
             {"code": to_lt(code), "name": names.get(code, code), "targets": sorted(to_lt(t) for t in found)}
@@ -373,11 +377,11 @@ def frontend_settings():  # type: ignore[no-untyped-def]
     settings = _state().settings
     return jsonify(
         {
-            "charLimit": settings.max_bytes,
-            "batchLimit": settings.max_batch_documents,
+            "charLimit": settings.pipeline.max_bytes,
+            "batchLimit": settings.service.max_batch_documents,
             "frontendTimeout": 500,
-            "apiKeys": bool(settings.api_keys),
-            "keyRequired": bool(settings.api_keys),
+            "apiKeys": bool(settings.service.api_keys),
+            "keyRequired": bool(settings.service.api_keys),
             "suggestions": False,
             "filesTranslation": False,
             "supportedFilesFormat": [],

@@ -1,5 +1,6 @@
 """Per-request concerns, applied from each route's declaration: the body read under a deadline,
-API keys, rate limits, CORS, security headers, timing, metrics and a JSON log line per request.
+API keys, rate limits, security headers, timing, metrics and a JSON log line per request; CORS
+(off unless origins are configured) by flask-cors.
 """
 
 from __future__ import annotations
@@ -11,29 +12,18 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from flask import Flask, Response, g, request
 
 from .declare import declaration, error_style, route_endpoint
 from .errors import error
+from .headers import DEFAULT_CSP, SECURITY_HEADERS
 from .metrics import LATENCY, REQUESTS
 from .ratelimit import RateLimiter
 from .transport import DeadlineExceeded, close_after, end_body, framing_errors, start_body
 
 log = logging.getLogger("transnorm.http")
-
-#: What every response may load: nothing, and no page may frame it. Pages that need more (the
-#: page, HTML output, /docs) set their own policy.
-DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Resource-Policy": "same-origin",
-}
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -81,18 +71,28 @@ def install(app: Flask) -> None:
     state = app.extensions["transnorm"]
     settings = state.settings
     _configure_logging()
+    if settings.service.cors_origins:
+        from flask_cors import CORS
+
+        CORS(
+            app,
+            origins=["*"] if "*" in settings.service.cors_origins else list(settings.service.cors_origins),
+            allow_headers=["Content-Type", "Authorization", "X-API-Key"],
+            methods=["GET", "POST", "OPTIONS"],
+            expose_headers=["X-Request-Id", "Retry-After"],
+        )
     limiter = None
-    if settings.requests_per_minute:
+    if settings.service.requests_per_minute:
         # Under gunicorn the workers share PROMETHEUS_MULTIPROC_DIR (see gunicorn_conf.py):
         # the counts go there too, so the limit holds across workers.
         shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         path = Path(shared) / "ratelimit.sqlite" if shared else None
-        limiter = RateLimiter(settings.requests_per_minute, path)
+        limiter = RateLimiter(settings.service.requests_per_minute, path)
 
     def client_key(key: str) -> str:
         """Who a request counts against: a valid key, else the connecting address (a made-up key
         must not buy a fresh allowance)."""
-        if settings.api_keys and key and key_is_valid(key, settings.api_keys):
+        if settings.service.api_keys and key and key_is_valid(key, settings.service.api_keys):
             return "key:" + key
         return f"addr:{request.remote_addr}"
 
@@ -100,10 +100,10 @@ def install(app: Flask) -> None:
     def _start() -> Response | None:
         g.started = time.perf_counter()
         g.request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
-        if request.method == "OPTIONS" and settings.cors_origins:
+        if request.method == "OPTIONS" and settings.service.cors_origins:
             return Response(status=204)
         if request.method in ("POST", "PUT", "PATCH"):
-            failure = _read_body(settings.body_timeout)
+            failure = _read_body(settings.service.body_timeout)
             if failure is not None:
                 return failure
         decl = declaration(app, request.endpoint)
@@ -118,7 +118,7 @@ def install(app: Flask) -> None:
             retry_after = limiter.hit(client_key(key), cost)
             if retry_after is not None:
                 detail = (
-                    f"more than {settings.requests_per_minute} requests per minute from this client; "
+                    f"more than {settings.service.requests_per_minute} requests per minute from this client; "
                     f"retry in {retry_after:.0f} s"
                 )
                 if error_style(app, request) == "libretranslate":
@@ -126,12 +126,16 @@ def install(app: Flask) -> None:
                 response = error(app, 429, "Too Many Requests", detail)
                 response.headers["Retry-After"] = str(int(retry_after))
                 return response
-        if decl.access == "key" and settings.api_keys and not key_is_valid(key, settings.api_keys):
+        if (
+            decl.access == "key"
+            and settings.service.api_keys
+            and not key_is_valid(key, settings.service.api_keys)
+        ):
             return error(app, 401, "Unauthorized", "a valid API key is required (X-API-Key or Bearer)")
-        if decl.access == "libretranslate" and settings.api_keys:
+        if decl.access == "libretranslate" and settings.service.api_keys:
             if not key:
                 return error(app, 400, "Bad Request", "Please contact the server operator to get an API key")
-            if not key_is_valid(key, settings.api_keys):
+            if not key_is_valid(key, settings.service.api_keys):
                 return error(app, 403, "Forbidden", "Invalid API key")
         return None
 
@@ -166,7 +170,6 @@ def install(app: Flask) -> None:
         if g.get("close"):
             response.headers["Connection"] = "close"  # for servers that honour it; gunicorn:
             close_after(request.environ)
-        _cors(response, request.headers.get("Origin"), settings.cors_origins)
         record = {
             "event": "request",
             "request_id": request_id,
@@ -176,19 +179,7 @@ def install(app: Flask) -> None:
             "ms": round(elapsed * 1000, 2),
             "bytes_in": request.content_length or 0,
         }
-        if settings.debug and request.content_length and request.content_length < 10_000:
+        if settings.service.debug and request.content_length and request.content_length < 10_000:
             record["body"] = request.get_data(as_text=True)
         log.info(json.dumps(record, ensure_ascii=False).encode("utf-8", "backslashreplace").decode())
         return response
-
-
-def _cors(response: Response, origin: str | None, allowed: tuple[str, ...]) -> None:
-    if not origin or not allowed or ("*" not in allowed and origin not in allowed):
-        return
-    headers: Mapping[str, Any] = {
-        "Access-Control-Allow-Origin": "*" if "*" in allowed else origin,
-        "Access-Control-Allow-Headers": "Content-Type, Authorization, X-API-Key",
-        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
-        "Vary": "Origin",
-    }
-    response.headers.update(headers)

@@ -130,12 +130,12 @@ def _this_server(schemas: dict[str, Any], paths: dict[str, Any], app: Flask) -> 
     are loaded, the languages it writes and those its LibreTranslate API serves (in any case)."""
     state = app.extensions["transnorm"]
     settings = state.settings
-    schemas["BatchRequest"]["properties"]["documents"]["maxItems"] = settings.max_batch_documents
+    schemas["BatchRequest"]["properties"]["documents"]["maxItems"] = settings.service.max_batch_documents
     for name in ("LTTranslateRequest", "LTDetectRequest", "LTTranslateForm", "LTDetectForm"):
         for alternative in schemas[name]["properties"]["q"]["anyOf"]:
             if alternative["type"] == "array":
                 alternative["maxItems"] = min(
-                    alternative.get("maxItems", 1 << 30), settings.max_batch_documents
+                    alternative.get("maxItems", 1 << 30), settings.service.max_batch_documents
                 )
     if not state.ready.is_set() or state.pipeline is None:
         return

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify
 
 from .declare import endpoint
+from .headers import csp
 from .metrics import exposition
 from .openapi import DOCS_STYLE, docs_html, spec
-from .page import csp
 from .schemas import Health, Problem, Ready
 
 ops = Blueprint("ops", __name__)
@@ -64,5 +64,5 @@ def openapi():  # type: ignore[no-untyped-def]
 )
 def docs():  # type: ignore[no-untyped-def]
     response = Response(docs_html(spec(current_app)), content_type="text/html; charset=utf-8")
-    response.headers["Content-Security-Policy"] = csp(style=DOCS_STYLE)
+    response.headers["Content-Security-Policy"] = csp(style=DOCS_STYLE, images=True)
     return response

@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 
 from flask import Blueprint, Response
 
 from .declare import endpoint
+from .headers import csp
 
 page = Blueprint("page", __name__)
-
-
-def _hash(content: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(content.encode()).digest()).decode() + "'"
-
-
-def csp(style: str = "", script: str = "", connect: bool = False) -> str:
-    """A Content-Security-Policy that allows exactly the given inline style and script."""
-    parts = ["default-src 'none'"]
-    if style:
-        parts.append(f"style-src {_hash(style)}")
-    if script:
-        parts.append(f"script-src {_hash(script)}")
-    if connect:
-        parts.append("connect-src 'self'")
-    parts += ["img-src 'self' data:", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'none'"]
-    return "; ".join(parts)
 
 
 PAGE = """<!DOCTYPE html>
@@ -169,7 +151,7 @@ area.addEventListener("drop", async (e) => {
 _INLINE_STYLE = re.search(r"<style>(.*?)</style>", PAGE, re.S).group(1)  # type: ignore[union-attr]
 _INLINE_SCRIPT = re.search(r"<script>(.*?)</script>", PAGE, re.S).group(1)  # type: ignore[union-attr]
 #: The page runs its own inline script and style, calls this origin, and nothing else.
-PAGE_CSP = csp(style=_INLINE_STYLE, script=_INLINE_SCRIPT, connect=True)
+PAGE_CSP = csp(style=_INLINE_STYLE, script=_INLINE_SCRIPT, connect=True, images=True)
 
 
 @page.get("/")

@@ -6,8 +6,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..document import Document
-from ..errors import TransnormError
+from ..document import Outcome
 from ..pipeline import Item, Pipeline
 from ..settings import Settings
 from ..translate import SharedTranslator
@@ -44,17 +43,22 @@ class State:
         except Exception as exc:  # reported by /readyz and every request; the worker stays up to say so
             self.error = f"{type(exc).__name__}: {exc}"
 
+    def current(self) -> Pipeline | None:
+        """The pipeline once loaded, else None: the one readiness check every endpoint uses."""
+        return self.pipeline if self.ready.is_set() else None
+
     def loaded(self) -> Pipeline:
         """The loaded pipeline; raises :class:`NotReady` before (or if loading failed)."""
-        if not self.ready.is_set() or self.pipeline is None:
+        pipeline = self.current()
+        if pipeline is None:
             raise NotReady(self.error)
-        return self.pipeline
+        return pipeline
 
-    def normalize(self, items: Sequence[Item]) -> list[Document | TransnormError]:
-        """Normalize documents for any endpoint: shared translation, metrics for every document."""
-        pipeline = self.loaded()
-        results = pipeline.normalize_many(items, self.translate)
-        for result in results:
-            if isinstance(result, Document):
-                metrics.record_document(result)
-        return results
+    def normalize(self, items: Sequence[Item]) -> list[Outcome]:
+        """Normalize documents for any endpoint, their sentences in one shared translation call;
+        metrics for every document."""
+        outcomes = self.loaded().normalize_many(items, self.translate)
+        for outcome in outcomes:
+            if outcome.document is not None:
+                metrics.record_document(outcome.document)
+        return outcomes

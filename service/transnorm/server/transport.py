@@ -94,8 +94,8 @@ class Worker(ThreadWorker):
         from ..settings import Settings
 
         settings = Settings.from_env()
-        self._header_timeout = settings.header_timeout
-        self._min_rate = settings.min_rate
+        self._header_timeout = settings.service.header_timeout
+        self._min_rate = settings.service.min_rate
         self.log.error_log.addFilter(_WithoutRequestText())
         super().init_process()
 
