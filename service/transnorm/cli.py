@@ -22,7 +22,6 @@ import sys
 import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 from pydantic_settings import CliSettingsSource
@@ -277,41 +276,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
     summary = run_batch(
         args.input, job, jobs=args.jobs, follow_symlinks=args.follow_symlinks, wait=args.wait, pool=pool
     )
-    _print_summary(summary, args.out)
+    for line in summary.describe(display(args.out / "report.jsonl")):
+        print(line, file=sys.stderr)
     if summary.interrupted:
         return 128 + signal.Signals[summary.interrupted].value
     return EXIT_OK if summary.succeeded else EXIT_FAILED
-
-
-def _print_summary(summary: Any, out: Path) -> None:
-    report = display(out / "report.jsonl")
-    if summary.interrupted:
-        print(
-            f"transnorm batch: stopped by {summary.interrupted}: {summary.ok} written, "
-            f"{summary.not_processed} not processed; report in {report}; "
-            "run the same command again to finish",
-            file=sys.stderr,
-        )
-    else:
-        print(
-            f"transnorm batch: {summary.files} entries: {summary.ok} written, {summary.unchanged} "
-            f"unchanged, {summary.skipped} skipped, {summary.failed} failed, "
-            f"{summary.incomplete} incomplete, {summary.with_warnings} with warnings "
-            f"({summary.seconds} s); report in {report}",
-            file=sys.stderr,
-        )
-    for failure in summary.failures:
-        print(f"  failed: {failure['file']}: {failure['error']}", file=sys.stderr)
-    if summary.failed > len(summary.failures):
-        print(f"  ... and {summary.failed - len(summary.failures)} more (see the report)", file=sys.stderr)
-    for problem in (summary.report_error, summary.summary_error):
-        if problem:
-            print(f"transnorm batch: {problem}", file=sys.stderr)
-    if summary.failed_lines:
-        print(
-            f"  {summary.failed_lines} items of JSON-lines or Parquet inputs failed (see their outputs)",
-            file=sys.stderr,
-        )
 
 
 def cmd_models(args: argparse.Namespace) -> int:

@@ -94,6 +94,30 @@ class Summary:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def describe(self, report: str) -> list[str]:
+        """The summary in a few lines for a terminal (``report``: where the report is)."""
+        if self.interrupted:
+            lines = [
+                f"transnorm batch: stopped by {self.interrupted}: {self.ok} written, "
+                f"{self.not_processed} not processed; report in {report}; "
+                "run the same command again to finish"
+            ]
+        else:
+            lines = [
+                f"transnorm batch: {self.files} entries: {self.ok} written, {self.unchanged} unchanged, "
+                f"{self.skipped} skipped, {self.failed} failed, {self.incomplete} incomplete, "
+                f"{self.with_warnings} with warnings ({self.seconds} s); report in {report}"
+            ]
+        lines += [f"  failed: {f['file']}: {f['error']}" for f in self.failures]
+        if self.failed > len(self.failures):
+            lines.append(f"  ... and {self.failed - len(self.failures)} more (see the report)")
+        lines += [f"transnorm batch: {p}" for p in (self.report_error, self.summary_error) if p]
+        if self.failed_lines:
+            lines.append(
+                f"  {self.failed_lines} items of JSON-lines or Parquet inputs failed (see their outputs)"
+            )
+        return lines
+
 
 class Report:
     """``report.jsonl``, a line per record, each written whole or not at all, and ``summary.json``

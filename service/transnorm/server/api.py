@@ -8,8 +8,8 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import ValidationError
 
+from ..contract import DocumentDict
 from ..detect import all_languages
-from ..document import DocumentDict
 from ..errors import OptionsError
 from ..options import FORMATS, DocumentRequest, Options
 from ..render import FORMAT_MEDIA_TYPES, HTML_STYLE, render

@@ -18,7 +18,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from .. import __version__
-from ..document import DocumentDict
+from ..contract import DocumentDict
 from .codes import served_codes
 from .declare import Content, Endpoint, declaration
 from .schemas import COMPONENTS

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from ..document import DocumentDict, ModelDict
+from ..contract import DocumentDict, ModelDict
 from ..options import MAX_ALTERNATIVES, DocumentRequest, Options
 
 
