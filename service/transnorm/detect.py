@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from . import langid_model
 from .scripts import is_latin_only, script_counts
 
 ZXX = "zxx"  # ISO 639: no linguistic content
@@ -350,7 +351,7 @@ class Detector:
                 c for c in candidates if ARGOS_CODES.get(c, c) in allowed or (c == "pt" and "pb" in allowed)
             ]
             if len(codes) > 1:
-                identifier = LanguageIdentifier(*_langid_model(), norm_probs=True)
+                identifier = LanguageIdentifier(*langid_model.load(), norm_probs=True)
                 identifier.set_languages(codes)
                 self._identifiers[script] = identifier
 
@@ -595,23 +596,6 @@ def _rank(identifier: Any, text: str) -> dict[str, float]:
     probs = np.exp(log_probs - log_probs.max())
     probs /= probs.sum()
     return dict(zip(identifier.nb_classes, probs.tolist(), strict=True))
-
-
-@functools.lru_cache(maxsize=1)
-def _langid_model() -> tuple[Any, ...]:
-    """langid's model, decompressed once per process (about a second); identifiers share it."""
-    import base64
-    import bz2
-    import pickle
-
-    import numpy as np
-    from langid.langid import model
-
-    nb_ptc, nb_pc, nb_classes, tk_nextmove, tk_output = pickle.loads(bz2.decompress(base64.b64decode(model)))
-    nb_pc = np.array(nb_pc)
-    nb_numfeats = len(nb_ptc) // len(nb_pc)
-    nb_ptc = np.array(nb_ptc).reshape(nb_numfeats, len(nb_pc))
-    return nb_ptc, nb_pc, nb_numfeats, nb_classes, tk_nextmove, tk_output
 
 
 def _share(n: int, letters: int) -> float:
