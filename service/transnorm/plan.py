@@ -21,6 +21,7 @@ from .detect import NO_LANGUAGE, ZXX, Detection, Detector, to_simplified
 from .document import Action, Reason, UpstreamNotice
 from .options import Options
 from .packages import PackageInfo
+from .scripts import is_latin_only
 from .translate import Request, Result
 
 # Languages whose short or ambiguous verdicts their neighbours may settle, by family.
@@ -186,7 +187,12 @@ def _sentence_pieces(
     addresses and code (kept verbatim); the joins inside go to the piece that holds them."""
     start, end, joins = sentence.start, sentence.end, sentence.joins
     auto = options.source == "auto"
-    marks: list[tuple[int, int, Reason | None]] = [(s, e, r) for s, e, r in sentence.verbatim]
+    marks: list[tuple[int, int, Reason | None]] = []
+    for s, e, reason in sentence.verbatim:
+        if reason != Reason.GLOSS or options.glosses == "keep":
+            marks.append((s, e, reason))
+        elif auto and not is_latin_only(text[s:e]):
+            marks.append((s, e, None))  # glosses: translate, as a run of another script
     if auto:
         marks.extend((s, e, None) for s, e in sentence.runs)
     marks.sort()
@@ -211,7 +217,10 @@ def _sentence_pieces(
     for s, e, kind, reason in cut:
         inside = tuple(j for j in joins if s <= j.start and j.end <= e) if joins else ()
         if kind == "verbatim":
-            pieces.append(_Piece(s, e, NO_LANGUAGE, line, inside, reason))
+            # A gloss in another script says which language it is in; its action stays "kept".
+            glossed = reason == Reason.GLOSS and not is_latin_only(text[s:e])
+            detection = detector.detect(text[s:e]) if glossed else NO_LANGUAGE
+            pieces.append(_Piece(s, e, detection, line, inside, reason))
         elif not any(c.isalpha() for c in text[s:e]):
             pieces.append(_Piece(s, e, NO_LANGUAGE, line, inside))
         else:
@@ -260,7 +269,7 @@ def _units(
 ) -> None:
     start, end, detection, joins = piece.start, piece.end, piece.detection, piece.joins
     if piece.reason is not None:
-        units.append(Unit(start, end, Action.KEPT, NO_LANGUAGE, text[start:end], piece.reason))
+        units.append(Unit(start, end, Action.KEPT, piece.detection, text[start:end], piece.reason))
         return
     if piece.gap or detection.lang in (options.target, ZXX):
         _kept(units, text, start, end, detection, joins, piece.gap)

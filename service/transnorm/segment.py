@@ -10,9 +10,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from . import addresses
+from . import addresses, gloss
 from .document import Reason
-from .scripts import CJK_PUNCT, dominant, group_of, is_latin_only
+from .scripts import CJK_PUNCT, DENSE, dominant, group_of, is_latin_only
 
 # Sentence-final punctuation in CJK text; always a boundary.
 _CJK_TERMINATORS = "。！？；"
@@ -29,6 +29,10 @@ _LINE_FINAL = set("。！？!?；;…:：.") | set(_CLOSERS)
 _CAPTION_CREDIT = re.compile(r"(?:图|圖|摄|攝|来源|來源)\s*[/／:：]\s*\S{1,12}$")
 # A line that is one quoted or bracketed phrase is a heading, not the rest of a sentence.
 _QUOTED_LINE = re.compile(r"^[“「『《\"][^”」』》\"]*[”」』》\"]$")
+
+#: A line at least this long that does not end a sentence is hard-wrapped text when the next line
+#: goes on in its script (headings, menus and captions are shorter).
+WRAPPED_LINE = 40
 
 # Lower-cased tokens that a period does not end a sentence after.
 ABBREVIATIONS = frozenset(
@@ -66,8 +70,8 @@ class Line:
 @dataclass(frozen=True, slots=True)
 class Sentence:
     """A sentence inside a line; ``runs`` are inline runs of another script (e.g. 《中国新闻周刊》),
-    ``verbatim`` the addresses and code inside it, ``joins`` the line's hard-wrap joins inside it.
-    Runs and verbatim regions are sorted and never overlap."""
+    ``verbatim`` the addresses, code and glosses (:mod:`transnorm.gloss`) inside it, ``joins``
+    the line's hard-wrap joins inside it. Runs and verbatim regions are sorted and never overlap."""
 
     start: int
     end: int
@@ -151,6 +155,16 @@ def _continuation(current: str, following: str) -> str | None:
     continues = first.isalpha() and first.islower() and first_group in ("Latin", "Cyrillic", "Greek")
     if (last.isalpha() or last in ",;") and continues:
         return " "
+    # A paragraph hard-wrapped at a fixed width goes on with a name, a number or a quotation as
+    # well: a long line that does not end a sentence continues on the next line of its script.
+    physical = current[current.rfind("\n") + 1 :]
+    if (
+        len(physical) >= WRAPPED_LINE
+        and (last.isalnum() or last in ",;-–—")
+        and last_group not in ("CJK", "", *DENSE)  # scripts that end sentences without a mark
+    ):
+        if (first.isalnum() or first in _OPENERS) and first_group in (last_group, ""):
+            return " "
     return None
 
 
@@ -194,10 +208,32 @@ def _sentence(
     body = text[start:end]
     if latin or is_latin_only(body):
         script = "Latin" if _ANY_LETTER.search(body) else "Common"
+        if not body.isascii():
+            ipa = gloss.pronunciations(text, start, end, [(s, e) for s, e, _ in verbatim])
+            verbatim = _with_glosses(verbatim, ipa)
         return Sentence(start, end, script, (), joins, verbatim)
     script = dominant(body)
     runs = _foreign_runs(text, start, end, verbatim) if script in ("Latin", "Common") or verbatim else ()
+    # A lone letter of another script (χ², μmol, α Aquilae) is a symbol, not a language.
+    runs = tuple(r for r in runs if not _symbol(text[r[0] : r[1]]))
+    if script in ("Latin", "Common"):
+        glosses, left = gloss.find(text, start, end, runs, verbatim)
+        runs = tuple(left)
+        verbatim = _with_glosses(verbatim, glosses)
     return Sentence(start, end, script, runs, joins, verbatim)
+
+
+def _with_glosses(
+    verbatim: tuple[tuple[int, int, Reason], ...], glosses: list[tuple[int, int]]
+) -> tuple[tuple[int, int, Reason], ...]:
+    if not glosses:
+        return verbatim
+    return tuple(sorted((*verbatim, *((s, e, Reason.GLOSS) for s, e in glosses))))
+
+
+def _symbol(run: str) -> bool:
+    letters = [c for c in run if c.isalpha()]
+    return len(letters) == 1 and group_of(letters[0]) not in ("CJK", "Hangul")
 
 
 _NEXT = re.compile(r"\s*(\S)")
