@@ -158,13 +158,10 @@ def _continuation(current: str, following: str) -> str | None:
     # A paragraph hard-wrapped at a fixed width goes on with a name, a number or a quotation as
     # well: a long line that does not end a sentence continues on the next line of its script.
     physical = current[current.rfind("\n") + 1 :]
-    if (
-        len(physical) >= WRAPPED_LINE
-        and (last.isalnum() or last in ",;-–—")
-        and last_group not in ("CJK", "", *DENSE)  # scripts that end sentences without a mark
-    ):
-        if (first.isalnum() or first in _OPENERS) and first_group in (last_group, ""):
-            return " "
+    wrapped = len(physical) >= WRAPPED_LINE and (last.isalnum() or last in ",;-–—")
+    # (Thai and the other dense scripts end sentences without a mark: their lines stay apart.)
+    if wrapped and last_group not in ("CJK", "", *DENSE) and first_group in (last_group, ""):
+        return " " if first.isalnum() or first in _OPENERS else None
     return None
 
 
