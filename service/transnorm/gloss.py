@@ -79,7 +79,10 @@ _IPA = re.compile(
     rf"(?<![\w/])/[^/\n]{{0,60}}[{_IPA_ONLY}][^/\n]{{0,60}}/(?![\w/])"  # /ˈbeɪdʒɪŋ/
     rf"|\[[^\[\]\n]{{0,60}}[{_IPA_ONLY}][^\[\]\n]{{0,60}}\]"  # [bɛʁˈnʊli]
     rf"|(?<!\S)-?[^\s,;()\[\]/]*[{_IPA_ONLY}][^\s,;()\[\]/]*"  # a bare word in IPA letters: -ɛkst
+    r"|(?<=enPR:)\s*[^,;\n]+"  # a dictionary's respelling: enPR: trŭst
 )
+# The respelling Wikipedia gives after the IPA: /ˈbeɪdʒɪŋ/ BAY-jing, / dəˈvɔːrʒɑːk / d(ə)-VOR-zha(h)k.
+_RESPELLING = re.compile(r"\s+[\w()]*[A-Z]{2,}[\w()]*(?:-[\w()]+)+|\s+[\w()]+(?:-[\w()]+)*-[A-Z]{2,}[\w()-]*")
 _ROMANIZED_AFTER = re.compile(r"\s*[(（]\s*[A-Za-z\u00c0-\u024f\u1e00-\u1eff'’-]+[\s,;:)）]")
 #: How long a gloss may be: words for spaced scripts, characters for the dense ones.
 MAX_WORDS = 6
@@ -120,6 +123,8 @@ def pronunciations(
     out = []
     for m in _IPA.finditer(text, start, end):
         s, e = m.span()
+        if text[s] == "/" and (respelling := _RESPELLING.match(text, e, end)):
+            e = respelling.end()
         if not any(s < te and ts < e for ts, te in taken):
             out.append((s, e))
     return out
