@@ -138,6 +138,7 @@ def plan_document(
         pos = line.end
     _gap(pieces, pos, len(text), len(lines))
     _settle_by_neighbours(pieces)
+    _settle_by_document(pieces, text, detector)
     for piece in pieces:
         if isinstance(piece, Unit):
             plan.units.append(piece)
@@ -258,6 +259,68 @@ def _settle_by_neighbours(pieces: list[_Piece | Unit]) -> None:
         if near:
             _, _, lang = min(near, key=lambda c: (abs(c[0] - index), c[0] > index))
             piece.detection = Detection(lang, piece.detection.confidence)
+
+
+#: Letters of one foreign language that make it the document's (or a paragraph's) language.
+DOCUMENT_LETTERS = 40
+
+
+def _settle_by_document(pieces: list[_Piece | Unit], text: str, detector: Detector) -> None:
+    """What the document already says settles what a sentence alone cannot: in a paragraph
+    (a logical line) where one foreign language holds most of the letters, a sentence named as
+    another language of its script, or as English without English evidence, takes that language
+    when nothing in it rules the language out (:meth:`Detector.plausible`); elsewhere in the
+    document, a short foreign sentence takes the language the document's longer foreign text
+    is in, on the same condition. Inline runs in English sentences take no part."""
+    sentences = [
+        p for p in pieces if isinstance(p, _Piece) and not p.gap and not p.run and p.reason is None
+    ]
+    letters = {id(p): sum(1 for c in text[p.start : p.end] if c.isalpha()) for p in sentences}
+    by_line: dict[int, list[_Piece]] = {}
+    for p in sentences:
+        by_line.setdefault(p.line, []).append(p)
+    document: dict[str, int] = {}
+    for line in by_line.values():
+        weights = _foreign_letters(line, letters)
+        for lang, n in weights.items():
+            document[lang] = document.get(lang, 0) + n
+        lang = _dominant(weights)
+        if lang is None or len(line) < 2:
+            continue
+        for p in line:
+            if p.detection.lang == lang or p.detection.lang == ZXX or not letters[id(p)]:
+                continue
+            if p.detection.lang == "en" and p.detection.confidence > 0.75:
+                continue  # English by its own words
+            alternative = detector.plausible(text[p.start : p.end], lang)
+            if alternative is not None:
+                p.detection = alternative
+    lang = _dominant(document)
+    if lang is None:
+        return
+    for p in sentences:
+        d = p.detection
+        if d.lang in (lang, "en", ZXX) or letters[id(p)] >= 60:
+            continue
+        alternative = detector.plausible(text[p.start : p.end], lang)
+        if alternative is not None:
+            p.detection = alternative
+
+
+def _foreign_letters(pieces: list[_Piece], letters: dict[int, int]) -> dict[str, int]:
+    weights: dict[str, int] = {}
+    for p in pieces:
+        if p.detection.lang not in ("en", ZXX, "und"):
+            weights[p.detection.lang] = weights.get(p.detection.lang, 0) + letters[id(p)]
+    return weights
+
+
+def _dominant(weights: dict[str, int]) -> str | None:
+    """The language with most of the letters (three in five at least, and enough of them)."""
+    if not weights:
+        return None
+    lang, n = max(weights.items(), key=lambda x: x[1])
+    return lang if n >= DOCUMENT_LETTERS and n * 5 >= 3 * sum(weights.values()) else None
 
 
 def _units(
