@@ -280,6 +280,20 @@ NEIGHBOURS = (
     frozenset({"nl", "af"}),
 )
 
+# Languages that a detector trained on text confuses, and that only letters, function words or
+# the rest of the document tell apart.
+CONFUSABLE = (
+    *NEIGHBOURS,
+    frozenset({"ru", "uk", "be", "bg", "mk", "sr"}),
+    frozenset({"ky", "kk", "mn"}),
+    frozenset({"hi", "mr", "ne"}),
+    frozenset({"ar", "fa", "ur", "ps"}),
+    frozenset({"pt", "pb", "gl", "es", "ca"}),
+    frozenset({"et", "fi"}),
+    frozenset({"ms", "id", "tl"}),
+)
+
+
 # Letters only some languages of a script use: (letters, the languages they leave possible).
 CYRILLIC_LETTERS = (
     (set("ўЎ"), {"be"}),
@@ -288,7 +302,8 @@ CYRILLIC_LETTERS = (
     (set("ћђЋЂ"), {"sr"}),
     (set("ѓќѕЃЌЅ"), {"mk"}),
     (set("јљњЈЉЊ"), {"sr", "mk"}),
-    (set("ңөүҢӨҮ"), {"ky", "mn", "kk"}),
+    (set("ңҢ"), {"ky", "kk"}),  # Mongolian does not write ң
+    (set("өүӨҮ"), {"ky", "mn", "kk"}),
     (set("іІ"), {"uk", "be", "kk"}),
     (set("ыэЫЭ"), {"ru", "be", "mn", "kk", "ky"}),
     (set("ъЪ"), {"ru", "bg"}),
@@ -506,11 +521,12 @@ class Detector:
             return self._allow(Detection(lang, round(foreign, 4)))
         return Detection("en", round(max(0.5, 1.0 - foreign), 4))
 
-    def plausible(self, text: str, lang: str) -> Detection | None:
+    def plausible(self, text: str, lang: str, current: str | None = None) -> Detection | None:
         """``lang`` for ``text`` when nothing in the text rules it out (its script, the letters
         only some languages use) and langid gives it a fair share among the languages of the
         script: how a language established elsewhere in the document settles a short or
-        ambiguous piece. None otherwise."""
+        ambiguous piece (``current``: what the piece was named; between languages that are easily
+        confused, only the text's letters or script rule one out). None otherwise."""
         if lang not in self._allowed:
             return None
         counts = script_counts(text)
@@ -531,7 +547,9 @@ class Detector:
             return Detection(lang, 0.5)
         scores = _rank(identifier, text)
         share = scores.get(code, scores.get("pt", 0.0) if lang == "pb" else 0.0)
-        if share < 0.05 or share * 20 < max(scores.values()):
+        # Between languages a detector confuses, the document decides unless the text rules it out.
+        confusable = current is not None and any(lang in g and current in g for g in CONFUSABLE)
+        if share < (0.001 if confusable else 0.05) or (not confusable and share * 20 < max(scores.values())):
             return None
         return Detection(lang, round(max(0.5, min(share, 0.95)), 4))
 

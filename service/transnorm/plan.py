@@ -279,7 +279,7 @@ def _settle_by_document(pieces: list[_Piece | Unit], text: str, detector: Detect
     by_line: dict[int, list[_Piece]] = {}
     for p in sentences:
         by_line.setdefault(p.line, []).append(p)
-    document: dict[str, int] = {}
+    document: dict[str, float] = {}
     for line in by_line.values():
         weights = _foreign_letters(line, letters)
         for lang, n in weights.items():
@@ -292,7 +292,7 @@ def _settle_by_document(pieces: list[_Piece | Unit], text: str, detector: Detect
                 continue
             if p.detection.lang == "en" and p.detection.confidence > 0.75:
                 continue  # English by its own words
-            alternative = detector.plausible(text[p.start : p.end], lang)
+            alternative = detector.plausible(text[p.start : p.end], lang, p.detection.lang)
             if alternative is not None:
                 p.detection = alternative
     lang = _dominant(document)
@@ -302,25 +302,27 @@ def _settle_by_document(pieces: list[_Piece | Unit], text: str, detector: Detect
         d = p.detection
         if d.lang in (lang, "en", ZXX) or letters[id(p)] >= 60:
             continue
-        alternative = detector.plausible(text[p.start : p.end], lang)
+        alternative = detector.plausible(text[p.start : p.end], lang, d.lang)
         if alternative is not None:
             p.detection = alternative
 
 
-def _foreign_letters(pieces: list[_Piece], letters: dict[int, int]) -> dict[str, int]:
-    weights: dict[str, int] = {}
+def _foreign_letters(pieces: list[_Piece], letters: dict[int, int]) -> dict[str, float]:
+    """Letters per foreign language, each piece's weighed by its confidence."""
+    weights: dict[str, float] = {}
     for p in pieces:
-        if p.detection.lang not in ("en", ZXX, "und"):
-            weights[p.detection.lang] = weights.get(p.detection.lang, 0) + letters[id(p)]
+        d = p.detection
+        if d.lang not in ("en", ZXX, "und"):
+            weights[d.lang] = weights.get(d.lang, 0.0) + letters[id(p)] * d.confidence
     return weights
 
 
-def _dominant(weights: dict[str, int]) -> str | None:
-    """The language with most of the letters (three in five at least, and enough of them)."""
+def _dominant(weights: dict[str, float]) -> str | None:
+    """The language with most of the (weighed) letters: half of them, and enough."""
     if not weights:
         return None
     lang, n = max(weights.items(), key=lambda x: x[1])
-    return lang if n >= DOCUMENT_LETTERS and n * 5 >= 3 * sum(weights.values()) else None
+    return lang if n >= DOCUMENT_LETTERS and n * 2 > sum(weights.values()) else None
 
 
 def _units(

@@ -316,7 +316,7 @@ def merge_regions(
     for s, e, lang in sorted(spans):
         gap = text[merged[-1][1] : s] if merged else ""
         apart = re.search(r"\n\s*\n", gap) if across_lines else "\n" in gap
-        if merged and merged[-1][2] == lang and not re.search(r"\w", gap) and not apart:
+        if merged and same_language(merged[-1][2], lang) and not re.search(r"\w", gap) and not apart:
             merged[-1] = (merged[-1][0], e, lang)
         else:
             merged.append((s, e, lang))
