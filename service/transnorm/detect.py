@@ -436,6 +436,8 @@ class Detector:
                 possible &= langs
         if "kk" in possible and len(possible) > 1 and n >= 20 and not chars & KAZAKH:
             possible.discard("kk")  # Kazakh text of any length writes one of its own letters
+        if "mn" in possible and len(possible) > 1 and text.lower().count("к") >= 2:
+            possible.discard("mn")  # Mongolian writes к in loanwords only
         possible &= self._allowed
         share = _share(n, letters)
         if len(possible) == 1:
@@ -521,12 +523,14 @@ class Detector:
             return self._allow(Detection(lang, round(foreign, 4)))
         return Detection("en", round(max(0.5, 1.0 - foreign), 4))
 
-    def plausible(self, text: str, lang: str, current: str | None = None) -> Detection | None:
+    def plausible(
+        self, text: str, lang: str, current: str | None = None, lenient: bool = False
+    ) -> Detection | None:
         """``lang`` for ``text`` when nothing in the text rules it out (its script, the letters
         only some languages use) and langid gives it a fair share among the languages of the
         script: how a language established elsewhere in the document settles a short or
         ambiguous piece (``current``: what the piece was named; between languages that are easily
-        confused, only the text's letters or script rule one out). None otherwise."""
+        confused, or ``lenient``ly, only the text's letters or script rule one out). None otherwise."""
         if lang not in self._allowed:
             return None
         counts = script_counts(text)
@@ -548,7 +552,7 @@ class Detector:
         scores = _rank(identifier, text)
         share = scores.get(code, scores.get("pt", 0.0) if lang == "pb" else 0.0)
         # Between languages a detector confuses, the document decides unless the text rules it out.
-        confusable = current is not None and any(lang in g and current in g for g in CONFUSABLE)
+        confusable = lenient or (current is not None and any(lang in g and current in g for g in CONFUSABLE))
         if share < (0.001 if confusable else 0.05) or (not confusable and share * 20 < max(scores.values())):
             return None
         return Detection(lang, round(max(0.5, min(share, 0.95)), 4))

@@ -292,7 +292,10 @@ def _settle_by_document(pieces: list[_Piece | Unit], text: str, detector: Detect
                 continue
             if p.detection.lang == "en" and p.detection.confidence > 0.75:
                 continue  # English by its own words
-            alternative = detector.plausible(text[p.start : p.end], lang, p.detection.lang)
+            # A paragraph seldom changes language: only the text's letters or script rule its
+            # language out of another sentence of the paragraph (not of an English one).
+            lenient = p.detection.lang != "en"
+            alternative = detector.plausible(text[p.start : p.end], lang, p.detection.lang, lenient)
             if alternative is not None:
                 p.detection = alternative
     lang = _dominant(document)
