@@ -523,6 +523,10 @@ class Detector:
             return self._allow(Detection(lang, round(foreign, 4)))
         return Detection("en", round(max(0.5, 1.0 - foreign), 4))
 
+    def english_evidence(self, text: str) -> bool:
+        """Whether ``text`` uses an English function word (the evidence an English verdict rests on)."""
+        return any(w in EN_FUNCTION_WORDS for w in _LATIN_WORD.findall(text.lower()))
+
     def plausible(
         self, text: str, lang: str, current: str | None = None, lenient: bool = False
     ) -> Detection | None:

@@ -290,12 +290,12 @@ def _settle_by_document(pieces: list[_Piece | Unit], text: str, detector: Detect
         for p in line:
             if p.detection.lang == lang or p.detection.lang == ZXX or not letters[id(p)]:
                 continue
-            if p.detection.lang == "en" and p.detection.confidence > 0.75:
+            body = text[p.start : p.end]
+            if p.detection.lang == "en" and detector.english_evidence(body):
                 continue  # English by its own words
             # A paragraph seldom changes language: only the text's letters or script rule its
-            # language out of another sentence of the paragraph (not of an English one).
-            lenient = p.detection.lang != "en"
-            alternative = detector.plausible(text[p.start : p.end], lang, p.detection.lang, lenient)
+            # language out of another sentence of the paragraph.
+            alternative = detector.plausible(body, lang, p.detection.lang, lenient=True)
             if alternative is not None:
                 p.detection = alternative
     lang = _dominant(document)

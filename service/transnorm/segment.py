@@ -158,9 +158,10 @@ def _continuation(current: str, following: str) -> str | None:
     # A paragraph hard-wrapped at a fixed width goes on with a name, a number or a quotation as
     # well: a long line that does not end a sentence continues on the next line of its script.
     physical = current[current.rfind("\n") + 1 :]
-    wrapped = len(physical) >= WRAPPED_LINE and (last.isalnum() or last in ",;-–—")
+    wrapped = len(physical) >= WRAPPED_LINE and (last.isalnum() or last in ",;-–—)»”\"'")
+    script = next((group_of(c) for c in reversed(physical) if c.isalpha()), "")
     # (Thai and the other dense scripts end sentences without a mark: their lines stay apart.)
-    if wrapped and last_group not in ("CJK", "", *DENSE) and first_group in (last_group, ""):
+    if wrapped and script not in ("CJK", "", *DENSE) and first_group in (script, ""):
         return " " if first.isalnum() or first in _OPENERS else None
     return None
 
