@@ -208,7 +208,8 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {
         "kura būt būs savu starp tomēr",
         "ms": "yang dan di ini itu dengan untuk dari dalam tidak akan pada juga ke ada ialah oleh "
         "kerana sudah telah boleh kami mereka semasa tersebut atau bahawa lebih seperti selepas menjadi "
-        "sebagai daripada kerajaan isnin khamis hadapan baharu perniagaan sahaja parlimen",
+        "sebagai daripada kerajaan isnin khamis hadapan baharu perniagaan sahaja parlimen wang parti "
+        "beliau mahupun bagaimanapun iaitu sebarang",
         "nb": "og det en den til er som på de med han av ikke der var et har jeg vi om fra seg etter "
         "også kan skal ble være når hvor hva eller mye mot blir sa å",
         "nn": "og det ein eit den til er som på dei med han av ikkje der var har eg vi om frå seg etter "
@@ -224,7 +225,8 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {
         "prin lui ei ale al acest această între potrivit spus",
         "sk": "v vo sa na je že s z k o zo bol bola bolo boli sú ako ale alebo pre pri od za ktorý "
         "ktorá ktoré tiež jeho ich už len však bude byť tak podľa medzi ešte nie som",
-        "sl": "je v na se da ki z za pa ne bi tudi kot ali bo po od še pri iz le že jih ga mu njegov med ter",
+        "sl": "je v na se da ki z za pa ne bi tudi kot ali bo po od še pri iz le že jih ga mu njegov med ter "
+        "in so sem smo ste bil bila bilo kje kaj zakaj",
         "sq": "dhe në të e një për që nga është ka si ai ajo ata por se u nuk janë ishte kanë edhe pas "
         "sipas mes kur",
         "sv": "och att det en som på är av för med till den har de inte om ett han var jag vi så från "
@@ -256,7 +258,7 @@ FUNCTION_WORDS.update(
         "sr": "и у не на да је се са као то по али из за од о су био била били ће има већ још врло после "
         "између када где ли који које овај ова ови зато ако такође при само или",
         "mk": "и во не на дека со како тоа по но од за да се е беше ќе има веќе уште многу меѓу кога "
-        "каде дали кој кои овој оваа овие затоа ако исто при само или",
+        "каде дали кој кои овој оваа овие затоа ако исто при само или туку ем",
         "ky": "жана менен деп бул үчүн болуп анын алар эле бир мен сен биз ал эмес керек болот экен дагы "
         "бирок ошол мындай азыр кийин чейин тууралуу боюнча",
         "kk": "және мен деп бұл үшін болып оның олар бір біз ол емес керек болады екен тағы бірақ сол "
@@ -496,7 +498,7 @@ class Detector:
         lang = ARGOS_CODES.get(lang, lang)
         if lang == "en":
             return Detection("en", round(prob, 4))
-        lang = _among_neighbours(lang, words, self._allowed)
+        lang = _own_evidence(_among_neighbours(lang, words, self._allowed), words, self._allowed)
         hits = _hits(lang, _outside_names(original))
         capitalized = sum(1 for w in original if w[0].isupper())
         if capitalized * 10 >= 7 * n:
@@ -584,6 +586,7 @@ LATIN_LETTERS = (
     (set("ğıĞİ"), {"tr", "az"}),
     (set("ñÑ"), {"es", "gl", "eu", "tl", "br", "qu", "oc", "wa"}),
     (set("đĐ"), {"hr", "bs", "sr", "vi"}),
+    (set("ćĆ"), {"hr", "bs", "sr", "pl"}),
     (set("äöÄÖ"), {"de", "sv", "fi", "et", "sk", "tr", "az", "hu", "lb", "la", "is", "eo", "se"}),
 )
 # Turkish writes no q, w or x; Azerbaijani writes q and x.
@@ -662,6 +665,22 @@ def _outside_names(original: list[str]) -> list[str]:
         out.append(original[i].lower())
         i += 1
     return out
+
+
+# A neighbour langid names without the words only it has in the pair: the other one. (Nynorsk
+# and Slovenian sentences use their own forms; Bokmål and Croatian/Serbian text named as them
+# does not.)
+OWN_EVIDENCE = {"nn": "nb", "sl": "hr"}
+
+
+def _own_evidence(lang: str, words: list[str], allowed: set[str]) -> str:
+    other = OWN_EVIDENCE.get(lang)
+    if other is None or (other not in allowed and other != "hr"):
+        return lang
+    own = FUNCTION_WORDS[lang] - FUNCTION_WORDS[other]
+    theirs = FUNCTION_WORDS[other] - FUNCTION_WORDS[lang]
+    mine = sum(map(own.__contains__, words))
+    return other if not mine and (sum(map(theirs.__contains__, words)) or len(words) >= 4) else lang
 
 
 def _among_neighbours(lang: str, words: list[str], allowed: set[str]) -> str:

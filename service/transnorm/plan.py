@@ -272,9 +272,7 @@ def _settle_by_document(pieces: list[_Piece | Unit], text: str, detector: Detect
     when nothing in it rules the language out (:meth:`Detector.plausible`); elsewhere in the
     document, a short foreign sentence takes the language the document's longer foreign text
     is in, on the same condition. Inline runs in English sentences take no part."""
-    sentences = [
-        p for p in pieces if isinstance(p, _Piece) and not p.gap and not p.run and p.reason is None
-    ]
+    sentences = [p for p in pieces if isinstance(p, _Piece) and not p.gap and not p.run and p.reason is None]
     letters = {id(p): sum(1 for c in text[p.start : p.end] if c.isalpha()) for p in sentences}
     by_line: dict[int, list[_Piece]] = {}
     for p in sentences:
