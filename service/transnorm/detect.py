@@ -513,11 +513,13 @@ class Detector:
                 hits > common or (foreign >= 0.99 and hits == common)
             )
             evidence = evidence or (n >= 5 and foreign >= 0.99 and common * 4 < n)
-        short = not evidence and foreign >= 0.9 and prob >= 0.4 and common * 3 < n
+        outside = _outside_names(original)
+        plain = sum(map(EN_COMMON_WORDS.__contains__, outside))
+        short = not evidence and foreign >= 0.9 and prob >= 0.4 and plain * 3 < len(outside)
         if short and _sentence_like(text, original):
             # A short sentence without the function words the rule above asks for: a second,
             # differently built detector (fastText's lid.176) must also find it foreign.
-            evidence = _second_opinion_foreign(text)
+            evidence = _second_opinion_foreign(text, certain=prob >= 0.99)
         if foreign >= 0.9 and evidence:
             lang = _by_letters(text, lang, scores, self._allowed)
             if lang == "pt":
@@ -633,15 +635,15 @@ def _sentence_like(text: str, original: list[str]) -> bool:
     return len(words) >= 4 or text.rstrip("»”\"' )").endswith((".", "!", "?", "…"))
 
 
-def _second_opinion_foreign(text: str) -> bool:
+def _second_opinion_foreign(text: str, certain: bool = False) -> bool:
     """Whether fastText, too, finds ``text`` not English: its first choice is another language and
-    it gives English less than a tenth."""
+    it gives English less than a tenth (a third, when langid is ``certain`` of the language)."""
     model = _fasttext()
     if model is None:
         return False
     labels, probs = model.predict(text.replace("\n", " "), k=5)
     english = sum(float(p) for label, p in zip(labels, probs, strict=True) if label == "__label__en")
-    return bool(labels) and labels[0] != "__label__en" and english < 0.1
+    return bool(labels) and labels[0] != "__label__en" and english < (0.35 if certain else 0.1)
 
 
 # Lower-case words that join the parts of a personal or place name.

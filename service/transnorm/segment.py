@@ -21,6 +21,10 @@ _CLOSERS = "”’」』）)》】\"'»"
 # first, so the scan over English text is fast).
 _TERMINATOR = re.compile(r"[。！？；.!?;…]+[" + re.escape(_CLOSERS) + r"]*")
 _INITIALS = re.compile(r"(?:\w\.)+\w")
+# Thai, Lao, Khmer and Burmese end a sentence without a mark: where such text stops and a
+# capitalized Latin sentence starts, one sentence has ended.
+_UNMARKED_END = r"(?<=[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff])\s+(?=[A-Z])"
+_BOUNDARY = re.compile(rf"({_UNMARKED_END})|{_TERMINATOR.pattern}")
 _ANY_LETTER = re.compile(r"[^\W\d_]")
 _OPENERS = "“‘「『《（(【[\"'«"
 # A line ending in one of these does not continue on the next line.
@@ -174,9 +178,9 @@ def sentences(text: str, line: Line) -> list[Sentence]:
     verbatim = addresses.find(text, start, end)
     cuts: list[tuple[int, int]] = []
     sent_start = start
-    for m in _TERMINATOR.finditer(text, start, end):
+    for m in _BOUNDARY.finditer(text, start, end):
         cut = m.end()
-        if cut >= end or not _is_boundary(text, sent_start, m, end):
+        if cut >= end or (m.group(1) is None and not _is_boundary(text, sent_start, m, end)):
             continue
         if verbatim and any(s < cut < e for s, e, _ in verbatim):
             continue
@@ -254,7 +258,9 @@ def _is_boundary(text: str, sent_start: int, m: re.Match[str], end: int) -> bool
     nxt = following.group(1)
     if mark[0] == ";":
         return group_of(before) == "CJK" if before.isalpha() else False
-    if not (nxt.isupper() or nxt.isdigit() or nxt in _OPENERS or nxt in "—–-•" or group_of(nxt) == "CJK"):
+    # A capital, or a letter of a script without case (Thai, Arabic, Hebrew, Devanagari, CJK ...).
+    capital = nxt.isalpha() and not nxt.islower()
+    if not (capital or nxt.isdigit() or nxt in _OPENERS or nxt in "—–-•"):
         return False
     if mark[0] == ".":
         space = text.rfind(" ", sent_start, m.start())
