@@ -555,12 +555,12 @@ class Detector:
             if chars & marks and lang not in langs and code not in langs:
                 return None
         identifier = self._identifiers.get(script)
-        if identifier is None:
+        if identifier is None or lenient:
             return Detection(lang, 0.5)
         scores = _rank(identifier, text)
         share = scores.get(code, scores.get("pt", 0.0) if lang == "pb" else 0.0)
         # Between languages a detector confuses, the document decides unless the text rules it out.
-        confusable = lenient or (current is not None and any(lang in g and current in g for g in CONFUSABLE))
+        confusable = current is not None and any(lang in g and current in g for g in CONFUSABLE)
         if share < (0.001 if confusable else 0.05) or (not confusable and share * 20 < max(scores.values())):
             return None
         return Detection(lang, round(max(0.5, min(share, 0.95)), 4))
