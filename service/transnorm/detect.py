@@ -382,6 +382,9 @@ class Detector:
 
     def detect(self, text: str) -> Detection:
         """Detect the language of ``text`` (a sentence or an inline run)."""
+        return calibrated(self._detect(text))
+
+    def _detect(self, text: str) -> Detection:
         if is_latin_only(text):  # the common case, English prose: skip the per-character scan
             return self._latin(text)
         counts = script_counts(text)
@@ -467,7 +470,7 @@ class Detector:
 
     def detect_latin(self, text: str) -> Detection:
         """:meth:`detect` for text known to be in the Latin script only (the segmenter knows)."""
-        return self._latin(text)
+        return calibrated(self._latin(text))
 
     def _latin(self, text: str) -> Detection:
         lower = text.lower()
@@ -556,7 +559,7 @@ class Detector:
                 return None
         identifier = self._identifiers.get(script)
         if identifier is None or lenient:
-            return Detection(lang, 0.5)
+            return Detection(lang, 0.9)
         scores = _rank(identifier, text)
         share = scores.get(code, scores.get("pt", 0.0) if lang == "pb" else 0.0)
         # Between languages a detector confuses, the document decides unless the text rules it out.
@@ -564,6 +567,25 @@ class Detector:
         if share < (0.001 if confusable else 0.05) or (not confusable and share * 20 < max(scores.values())):
             return None
         return Detection(lang, round(max(0.5, min(share, 0.95)), 4))
+
+
+#: The most a foreign verdict is trusted: on the real-text evaluation, verdicts scored near 1.0
+#: are right about 95 times in 100.
+FOREIGN_CEILING = 0.95
+
+
+def calibrated(detection: Detection) -> Detection:
+    """The confidence as the share of verdicts like it that are right (measured on the real-text
+    evaluation, docs/detection.md): English verdicts were right at least 97 times in 100 whatever
+    their evidence scored, foreign ones about 95 times in 100 at best."""
+    lang, confidence = detection.lang, detection.confidence
+    if lang == "en":
+        confidence = 0.9 + 0.09 * confidence
+    elif lang not in (ZXX, UND):
+        confidence = min(confidence, FOREIGN_CEILING)
+    else:
+        return detection
+    return Detection(lang, round(confidence, 4), detection.tentative)
 
 
 def _hits(lang: str, words: list[str]) -> int:
