@@ -81,6 +81,12 @@ SCRIPT_CANDIDATES = {
     "Devanagari": ("hi", "mr", "ne"),
     "Bengali": ("bn", "as"),
 }
+#: Language families whose short or ambiguous verdicts the neighbours settle (the planner's
+#: context rule): the CJK languages, and the languages sharing each script above.
+FAMILIES = {
+    **dict.fromkeys(("zh", "zt", "ja", "ko"), "cjk"),
+    **{lang: script.lower() for script, langs in SCRIPT_CANDIDATES.items() for lang in langs},
+}
 LATIN_LANGUAGES = (
     "af an az br bs ca cs cy da de en eo es et eu fi fo fr ga gl hr ht hu id is it jv ku la lb lt lv "
     "mg ms mt nb nl nn no oc pl pt qu ro rw se sk sl sq sv sw tl tr vi vo wa xh zu"

@@ -17,21 +17,13 @@ from dataclasses import dataclass, field
 
 from . import chrome, segment
 from .decode import Decoded
-from .detect import NO_LANGUAGE, ZXX, Detection, Detector, to_simplified
+from .detect import FAMILIES, NO_LANGUAGE, ZXX, Detection, Detector, to_simplified
 from .document import Action, Reason, UpstreamNotice
 from .options import Options
 from .packages import PackageInfo
 from .scripts import is_latin_only
 from .translate import Request, Result
 
-# Languages whose short or ambiguous verdicts their neighbours may settle, by family.
-FAMILIES = {
-    **dict.fromkeys(("zh", "zt", "ja", "ko"), "cjk"),
-    **dict.fromkeys(("ru", "uk", "bg", "be", "kk", "ky", "sr", "mk", "mn"), "cyrillic"),
-    **dict.fromkeys(("ar", "fa", "ur", "ps", "ug"), "arabic"),
-    **dict.fromkeys(("hi", "mr", "ne"), "devanagari"),
-    **dict.fromkeys(("bn", "as"), "bengali"),
-}
 #: How many lines away a neighbour may be and still settle a tentative verdict.
 CONTEXT_LINES = 2
 # When a language has no package of its own: the package that also serves it, and the conversion.
