@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from . import gloss
 from .document import Reason
 
 _TLDS = (
@@ -56,6 +57,9 @@ def find(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, i
             e = _trim(text, s, e)
         if e - s < 2 or (kind == "tag" and e - s < 3):
             continue
+        if kind == "path" and gloss.is_pronunciation(text[s:e]):
+            continue  # /ˈbeɪdʒɪŋ/ is IPA between slashes, not a path
+
         found.append((s, e, Reason.CODE if kind == "code" else Reason.ADDRESS))
     return found
 

@@ -68,6 +68,7 @@ _LABEL = re.compile(
 )
 # Sentence-final marks: a run that holds one is a sentence, not a gloss.
 _SENTENCE_END = re.compile(r"[。！？!?]|[.…](?=\s|$)")
+_STOPS = frozenset(".!?。！？…")
 _OPEN = "([（【"
 _CLOSE = ")]）】"
 _WORD_BEFORE = re.compile(r"[\w\"”’'\)\]]\s*$")
@@ -125,9 +126,16 @@ def pronunciations(
         s, e = m.span()
         if text[s] == "/" and (respelling := _RESPELLING.match(text, e, end)):
             e = respelling.end()
+            while text[e - 1] == ")" and text.count("(", s, e) < text.count(")", s, e):
+                e -= 1  # the bracket that closes around the pronunciation
         if not any(s < te and ts < e for ts, te in taken):
             out.append((s, e))
     return out
+
+
+def is_pronunciation(text: str) -> bool:
+    """Whether ``text`` holds letters or marks only the IPA uses."""
+    return _IPA_HINT.search(text) is not None
 
 
 def _group(run: str) -> str:
@@ -147,8 +155,8 @@ def _short(run: str) -> bool:
 def _presented(text: str, start: int, end: int, run: tuple[int, int]) -> bool:
     """Whether the sentence presents the run as a gloss (see the module's rules)."""
     s, e = run
-    if not _short(text[s:e]):
-        return False
+    if not _short(text[s:e]) or text[e : e + 1] in _STOPS:
+        return False  # a sentence of its own (its final mark comes right after the run)
     line_start = text.rfind("\n", start, s) + 1
     before = text[max(start, line_start, s - 80) : s]
     if _LABEL.search(before):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from . import addresses, gloss
 from .document import Reason
-from .scripts import CJK_PUNCT, DENSE, dominant, group_of, is_latin_only
+from .scripts import CJK_PUNCT, DENSE, dominant, group_of, is_latin_only, script_counts
 
 # Sentence-final punctuation in CJK text; always a boundary.
 _CJK_TERMINATORS = "。！？；"
@@ -43,7 +43,7 @@ ABBREVIATIONS = frozenset(
     """
     mr mrs ms dr prof st sr jr gen col lt sgt capt cmdr adm gov sen rep pres rev hon vs etc
     e.g i.e cf al approx no nos vol vols pp p ch fig figs art sec jan feb mar apr jun jul
-    aug sep sept oct nov dec inc ltd co corp dept est mt ft ave blvd u.s u.k u.n e.u a.m p.m
+    aug sep sept oct nov dec inc ltd co corp dept est mt ft ave blvd u.s u.k u.n e.u a.m p.m lit
     т.е т.д т.п г гг им ул
     """.split()
 )
@@ -256,8 +256,11 @@ def _is_boundary(text: str, sent_start: int, m: re.Match[str], end: int) -> bool
     if following is None:
         return False
     nxt = following.group(1)
-    if mark[0] == ";":
-        return group_of(before) == "CJK" if before.isalpha() else False
+    if mark[0] == ";":  # ends a Chinese clause, not an English one that quotes a Chinese word
+        if not (before.isalpha() and group_of(before) == "CJK"):
+            return False
+        letters = script_counts(text[sent_start : m.start()])
+        return letters["Latin"] <= letters["Han"] + letters["Hiragana"] + letters["Katakana"]
     # A capital, or a letter of a script without case (Thai, Arabic, Hebrew, Devanagari, CJK ...).
     capital = nxt.isalpha() and not nxt.islower()
     if not (capital or nxt.isdigit() or nxt in _OPENERS or nxt in "—–-•"):

@@ -281,6 +281,14 @@ def load_dataset(path: Path | None = None) -> list[Example]:
     return [Example(*_unmark(doc), id=f"{path.stem}-{n}") for n, doc in enumerate(docs)]
 
 
+def real_text_case(case_id: str) -> Example | None:
+    """One document of the real-text set, by its id (None when the set is not here)."""
+    path = real_text_path()
+    if path is None:
+        return None
+    return next((e for e in _load_jsonl(path) if e.id == case_id), None)
+
+
 def _load_jsonl(path: Path) -> list[Example]:
     examples = []
     with path.open(encoding="utf-8") as f:
