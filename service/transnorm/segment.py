@@ -216,7 +216,7 @@ def _sentence(
         return Sentence(start, end, script, (), joins, verbatim)
     script = dominant(body)
     runs = _foreign_runs(text, start, end, verbatim) if script in ("Latin", "Common") or verbatim else ()
-    # A lone letter of another script (χ², μmol, α Aquilae) is a symbol, not a language.
+    # A lone Greek letter (χ², μmol, α Aquilae) is a symbol, not a language.
     runs = tuple(r for r in runs if not _symbol(text[r[0] : r[1]]))
     if script in ("Latin", "Common"):
         glosses, left = gloss.find(text, start, end, runs, verbatim)
@@ -234,8 +234,9 @@ def _with_glosses(
 
 
 def _symbol(run: str) -> bool:
+    """A lone Greek letter: the symbol science writes (μ, σ, χ²), not a word."""
     letters = [c for c in run if c.isalpha()]
-    return len(letters) == 1 and group_of(letters[0]) not in ("CJK", "Hangul")
+    return len(letters) == 1 and group_of(letters[0]) == "Greek"
 
 
 _NEXT = re.compile(r"\s*(\S)")
