@@ -102,3 +102,15 @@ def test_short_sentences_are_counted():
 
 def test_an_example_knows_its_group():
     assert Example("x", []).group == "self-written"
+
+
+def test_collections_add_up_their_groups():
+    one, two = (
+        Result(tp=1, fp=2, english_flagged=1, gloss_docs=1),
+        Result(tp=3, english_flagged=2, short_gold=4),
+    )
+    total = Result()
+    total.groups = {"glosses": one, "inline": two}
+    (collection,) = total.collections().values()
+    assert (collection.tp, collection.fp, collection.english_flagged) == (4, 2, 3)
+    assert (collection.gloss_docs, collection.short_gold) == (1, 4)

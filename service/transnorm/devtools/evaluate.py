@@ -147,6 +147,7 @@ class Result:
             "fp",
             "fn",
             "lang_correct",
+            "english_flagged",
             "short_gold",
             "short_found",
             "gloss_docs",
