@@ -580,6 +580,7 @@ class Detector:
 FOREIGN_CEILING = 0.95
 
 
+@functools.lru_cache(maxsize=4096)  # the same few values recur: no new object per sentence
 def calibrated(detection: Detection) -> Detection:
     """The confidence as the share of verdicts like it that are right (measured on the real-text
     evaluation, docs/detection.md): English verdicts were right at least 97 times in 100 whatever
