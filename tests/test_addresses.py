@@ -22,6 +22,9 @@ from transnorm.document import Reason
         ("Visit www.新华网.cn。然后回来。", "www.新华网.cn"),
         ("(see https://example.com/a_(b)).", "https://example.com/a_(b)"),
         ("Shares of amazon.com rose.", "amazon.com"),
+        # Issue 19: an internationalized local part is still an address.
+        ("Пишите на редакция@новини.бг до петък.", "редакция@новини.бг"),
+        ("Kontakt: müller@beispiel.de", "müller@beispiel.de"),
     ],
 )
 def test_found(text, kept):
@@ -71,3 +74,15 @@ def test_kept_verbatim_through_the_pipeline(fake_pipeline, fake_engine):
     sent = [s for _, sentences in fake_engine.calls for s in sentences]
     assert sent == ["科尔图诺夫说。"]
     assert by_text["总结 = 翻译(文本)"].reason == Reason.CODE
+
+
+def test_an_address_in_cyrillic_is_kept_not_translated(fake_pipeline, fake_engine):
+    doc = fake_pipeline("Вопросы присылайте на адрес вопросы@пример.рф.\n".encode())
+    doc.check()
+    (span,) = [s for s in doc.spans if s.source_text == "вопросы@пример.рф"]
+    assert span.action == "kept" and span.reason == Reason.ADDRESS
+    assert all("@" not in s for _, sentences in fake_engine.calls for s in sentences)
+
+
+def test_ipa_between_slashes_is_not_a_path():
+    assert addresses.find("Bern (/bɜːrn/) is the capital.") == []

@@ -374,3 +374,20 @@ def test_the_languages_setting_restricts_what_is_named(detector):
     assert Settings(languages="zh,ru").pipeline.languages == ("zh", "ru")
     with pytest.raises(Exception, match="unknown language"):
         Settings(languages="zh,xx")
+
+
+@pytest.mark.parametrize(
+    "foreign",
+    ["Pero may isang taong sumakay na bukod-tangi.", "Der Vertrag wurde gestern in Berlin unterzeichnet."],
+)
+def test_a_short_english_sentence_in_a_mostly_english_paragraph_stays_english(fake_pipeline, foreign):
+    """One foreign sentence does not make an English paragraph foreign: "Yes." beside it kept its
+    English only when the foreign language held most of the paragraph's letters (it was named
+    after the one foreign sentence, and left untranslated as such)."""
+    text = (
+        f"Yes. All tropical cyclones lose strength once they make landfall. {foreign} However, they stay.\n"
+    )
+    doc = fake_pipeline(text.encode())
+    yes = next(s for s in doc.spans if s.source_text.startswith("Yes"))
+    assert yes.lang == "en" and yes.action == "kept"
+    assert [s.source_text for s in doc.spans if s.lang not in ("en", "zxx")] == [foreign]

@@ -80,3 +80,31 @@ def test_a_long_line_without_newline_is_linear(benchmark=None):
     text = "word " * 200_000
     result = lines(text)
     assert len(result) == 1
+
+
+def test_a_paragraph_wrapped_before_a_name_or_number_is_rejoined():
+    text = (
+        "Ministeriet meddelte i går, at de nye regler for erhvervsstøtte træder i\n"
+        "Kraft fra januar, og at kommunerne får ansvaret for at fordele pengene til\n"
+        "2025 og frem.\n"
+    )
+    (line,) = lines(text)
+    assert [j.text for j in line.joins] == [" ", " "]
+
+
+def test_short_lines_stay_apart():
+    assert _lines("Home\nNews\nSport\nWeather") == ["Home", "News", "Sport", "Weather"]
+
+
+def test_a_thai_sentence_ends_where_an_english_one_starts():
+    text = "The river rose overnight. ฝนตกหนักทั้งคืนและน้ำท่วมถนนหลายสาย The roads were closed."
+    assert _sentences(text) == [
+        "The river rose overnight.",
+        "ฝนตกหนักทั้งคืนและน้ำท่วมถนนหลายสาย",
+        "The roads were closed.",
+    ]
+
+
+def test_an_english_semicolon_after_a_chinese_word_does_not_end_the_sentence():
+    text = "The palace (故宫; lit. 'former palace') opened to visitors in 1925."
+    assert _sentences(text) == [text]

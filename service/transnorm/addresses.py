@@ -1,6 +1,7 @@
 """Addresses and code: text that is kept verbatim, whatever script it is in.
 
-URLs (``https://zh.wikipedia.org/wiki/北京``), e-mail addresses (``info@例え.jp``), domain names,
+URLs (``https://zh.wikipedia.org/wiki/北京``), e-mail addresses (``info@例え.jp``, ``пресса@пример.рф``:
+internationalized local parts too), domain names,
 file paths (``/data/报告/2024.csv``, ``C:\\Users\\张三``), file names with an extension, hashtags
 and mentions, and backtick code spans are found here, per line; segmentation never cuts a
 sentence or a foreign run inside one, and the planner keeps each as a ``kept`` span with the
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from . import gloss
 from .document import Reason
 
 _TLDS = (
@@ -24,7 +26,10 @@ _END = "\\s<>\"'`\u3000-\u303f\uff01\uff08\uff09\uff0c\uff1a\uff1b\uff1f"
 _PATTERN = re.compile(
     r"(?P<code>``[^\n]+?``|`[^`\n]+`)"
     rf"|(?P<url>(?:(?:https?|ftp|file)://|www\.)[^{_END}]+)"
-    r"|(?P<email>(?<![\w.+-])[A-Za-z0-9._%+-]+@[\w-]+(?:\.[\w-]+)+)"
+    # The local part may be in any alphabet (пресса@пример.рф), but not in a script written
+    # without spaces: there the text runs up to the @ ("请发邮件至info@…").
+    r"|(?P<email>(?<![\w.+-])(?:(?![\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0e00-\u0eff])[\w.%+-])+"
+    r"@[\w-]+(?:\.[\w-]+)+)"
     rf"|(?P<path>(?<![\w/\\])(?:[A-Za-z]:\\|~/|\.{{1,2}}/|/(?=[^\s/]+/))[^{_END}|]+)"
     r"|(?P<relpath>(?<![\w/.-])[\w.-]+(?:/[\w.-]+){2,}/?)"
     r"|(?P<tag>(?<![\w&#@])[#@][^\W_][\w-]*)"
@@ -52,6 +57,9 @@ def find(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, i
             e = _trim(text, s, e)
         if e - s < 2 or (kind == "tag" and e - s < 3):
             continue
+        if kind == "path" and gloss.is_pronunciation(text[s:e]):
+            continue  # /ˈbeɪdʒɪŋ/ is IPA between slashes, not a path
+
         found.append((s, e, Reason.CODE if kind == "code" else Reason.ADDRESS))
     return found
 

@@ -68,6 +68,9 @@ class Reason(str, Enum):
     ADDRESS = "address"
     #: Kept verbatim: code (a backtick span or a fenced block).
     CODE = "code"
+    #: Kept verbatim: a name, title, transliteration or pronunciation that the English text gives
+    #: in another script (``Athens (Greek: Αθήνα)``); not foreign text left untranslated.
+    GLOSS = "gloss"
     CHROME = "chrome"
     TITLE_REPEAT = "title-repeat"
     COMMENT_FORM = "comment-form"

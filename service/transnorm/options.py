@@ -31,10 +31,12 @@ Format = Literal["json", "text", "html"]
 Markers = Literal["inline", "footnotes", "none"]
 Chrome = Literal["remove", "keep"]
 Errors = Literal["strict", "replace"]
+Glosses = Literal["keep", "translate"]
 FORMATS: tuple[str, ...] = Format.__args__  # type: ignore[attr-defined]
 MARKERS: tuple[str, ...] = Markers.__args__  # type: ignore[attr-defined]
 CHROME: tuple[str, ...] = Chrome.__args__  # type: ignore[attr-defined]
 ERRORS: tuple[str, ...] = Errors.__args__  # type: ignore[attr-defined]
+GLOSSES: tuple[str, ...] = Glosses.__args__  # type: ignore[attr-defined]
 MAX_ALTERNATIVES = 8
 # Set while Options.merged checks one layer: the rules between options wait for the merge.
 _CHECKING_LAYER: ContextVar[bool] = ContextVar("transnorm_options_layer", default=False)
@@ -75,6 +77,11 @@ class Options(BaseModel):
         "from the text (they stay in the provenance), or keep them",
     )
     errors: Errors = Field("strict", description="invalid UTF-8: reject it, or replace it with U+FFFD")
+    glosses: Glosses = Field(
+        "keep",
+        description="names, titles, transliterations and pronunciations that English text gives in another "
+        "script (Athens (Greek: Αθήνα)): keep them verbatim (reason gloss), or translate them",
+    )
     beam_size: Whole(1, MAX_BEAM) | None = Field(  # type: ignore[valid-type]
         None, description="beam size for this document (default: the setting)"
     )

@@ -17,20 +17,13 @@ from dataclasses import dataclass, field
 
 from . import chrome, segment
 from .decode import Decoded
-from .detect import NO_LANGUAGE, ZXX, Detection, Detector, to_simplified
+from .detect import FAMILIES, NO_LANGUAGE, ZXX, Detection, Detector, to_simplified
 from .document import Action, Reason, UpstreamNotice
 from .options import Options
 from .packages import PackageInfo
+from .scripts import is_latin_only
 from .translate import Request
 
-# Languages whose short or ambiguous verdicts their neighbours may settle, by family.
-FAMILIES = {
-    **dict.fromkeys(("zh", "zt", "ja", "ko"), "cjk"),
-    **dict.fromkeys(("ru", "uk", "bg", "be", "kk", "ky", "sr", "mk", "mn"), "cyrillic"),
-    **dict.fromkeys(("ar", "fa", "ur", "ps", "ug"), "arabic"),
-    **dict.fromkeys(("hi", "mr", "ne"), "devanagari"),
-    **dict.fromkeys(("bn", "as"), "bengali"),
-}
 #: How many lines away a neighbour may be and still settle a tentative verdict.
 CONTEXT_LINES = 2
 # When a language has no package of its own: the package that also serves it, and the conversion.
@@ -137,6 +130,7 @@ def plan_document(
         pos = line.end
     _gap(pieces, pos, len(text), len(lines))
     _settle_by_neighbours(pieces)
+    _settle_by_document(pieces, text, detector)
     for piece in pieces:
         if isinstance(piece, Unit):
             plan.units.append(piece)
@@ -186,7 +180,12 @@ def _sentence_pieces(
     addresses and code (kept verbatim); the joins inside go to the piece that holds them."""
     start, end, joins = sentence.start, sentence.end, sentence.joins
     auto = options.source == "auto"
-    marks: list[tuple[int, int, Reason | None]] = [(s, e, r) for s, e, r in sentence.verbatim]
+    marks: list[tuple[int, int, Reason | None]] = []
+    for s, e, reason in sentence.verbatim:
+        if reason != Reason.GLOSS or options.glosses == "keep":
+            marks.append((s, e, reason))
+        elif auto and not is_latin_only(text[s:e]):
+            marks.append((s, e, None))  # glosses: translate, as a run of another script
     if auto:
         marks.extend((s, e, None) for s, e in sentence.runs)
     marks.sort()
@@ -211,7 +210,10 @@ def _sentence_pieces(
     for s, e, kind, reason in cut:
         inside = tuple(j for j in joins if s <= j.start and j.end <= e) if joins else ()
         if kind == "verbatim":
-            pieces.append(_Piece(s, e, NO_LANGUAGE, line, inside, reason))
+            # A gloss in another script says which language it is in; its action stays "kept".
+            glossed = reason == Reason.GLOSS and not is_latin_only(text[s:e])
+            detection = detector.detect(text[s:e]) if glossed else NO_LANGUAGE
+            pieces.append(_Piece(s, e, detection, line, inside, reason))
         elif not any(c.isalpha() for c in text[s:e]):
             pieces.append(_Piece(s, e, NO_LANGUAGE, line, inside))
         else:
@@ -251,6 +253,85 @@ def _settle_by_neighbours(pieces: list[_Piece | Unit]) -> None:
             piece.detection = Detection(lang, piece.detection.confidence)
 
 
+#: Letters of one foreign language that make it the document's (or a paragraph's) language.
+DOCUMENT_LETTERS = 40
+
+
+def _settle_by_document(pieces: list[_Piece | Unit], text: str, detector: Detector) -> None:
+    """What the document already says settles what a sentence alone cannot: in a paragraph
+    (a logical line) where one foreign language holds most of the letters, a sentence named as
+    another language of its script, or as English without English evidence, takes that language
+    when nothing in it rules the language out (:meth:`Detector.plausible`); elsewhere in the
+    document, a short foreign sentence takes the language the document's longer foreign text
+    is in, on the same condition. Inline runs in English sentences take no part."""
+    sentences = [p for p in pieces if isinstance(p, _Piece) and not p.gap and not p.run and p.reason is None]
+    foreign_lines = {p.line for p in sentences if p.detection.lang not in ("en", ZXX, "und")}
+    if not foreign_lines:
+        return  # an English document: nothing to settle
+    # Lengths stand for letters (counting letters would walk every English line in Python).
+    letters = {id(p): p.end - p.start for p in sentences}
+    by_line: dict[int, list[_Piece]] = {}
+    for p in sentences:
+        if p.line in foreign_lines:
+            by_line.setdefault(p.line, []).append(p)
+    document: dict[str, float] = {}
+    for line in by_line.values():
+        weights = _foreign_letters(line, letters)
+        for lang, n in weights.items():
+            document[lang] = document.get(lang, 0) + n
+        # The paragraph's language: a foreign one with most of its letters, English sentences
+        # that show English words counted too ("Yes." does not; a dateline does not).
+        english = sum(
+            letters[id(p)]
+            for p in line
+            if p.detection.lang == "en" and detector.english_evidence(text[p.start : p.end])
+        )
+        lang = _dominant(weights, sum(weights.values()) + english)
+        if lang is None or len(line) < 2:
+            continue
+        for p in line:
+            if p.detection.lang in (lang, ZXX) or not any(c.isalpha() for c in text[p.start : p.end]):
+                continue
+            body = text[p.start : p.end]
+            if p.detection.lang == "en" and detector.english_evidence(body):
+                continue  # English by its own words
+            # A paragraph seldom changes language: only the text's letters or script rule its
+            # language out of another sentence of the paragraph.
+            alternative = detector.plausible(body, lang, p.detection.lang, lenient=True)
+            if alternative is not None:
+                p.detection = alternative
+    lang = _dominant(document)
+    if lang is None:
+        return
+    for p in sentences:
+        d = p.detection
+        if d.lang in (lang, "en", ZXX, "und") or letters[id(p)] >= 60:
+            continue
+        alternative = detector.plausible(text[p.start : p.end], lang, d.lang)
+        if alternative is not None:
+            p.detection = alternative
+
+
+def _foreign_letters(pieces: list[_Piece], letters: dict[int, int]) -> dict[str, float]:
+    """Letters per foreign language, each piece's weighed by its confidence."""
+    weights: dict[str, float] = {}
+    for p in pieces:
+        d = p.detection
+        if d.lang not in ("en", ZXX, "und"):
+            weights[d.lang] = weights.get(d.lang, 0.0) + letters[id(p)] * d.confidence
+    return weights
+
+
+def _dominant(weights: dict[str, float], total: float | None = None) -> str | None:
+    """The language with most of the (weighed) letters -- more than half of ``total`` (default:
+    of the weighed letters), and enough."""
+    if not weights:
+        return None
+    lang, n = max(weights.items(), key=lambda x: x[1])
+    total = sum(weights.values()) if total is None else total
+    return lang if n >= DOCUMENT_LETTERS and n * 2 > total else None
+
+
 def _units(
     units: list[Unit | Pending],
     text: str,
@@ -260,7 +341,7 @@ def _units(
 ) -> None:
     start, end, detection, joins = piece.start, piece.end, piece.detection, piece.joins
     if piece.reason is not None:
-        units.append(Unit(start, end, Action.KEPT, NO_LANGUAGE, text[start:end], piece.reason))
+        units.append(Unit(start, end, Action.KEPT, piece.detection, text[start:end], piece.reason))
         return
     if piece.gap or detection.lang in (options.target, ZXX):
         _kept(units, text, start, end, detection, joins, piece.gap)

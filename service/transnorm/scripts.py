@@ -123,7 +123,7 @@ def script_counts(text: str) -> Counter[str]:
 
 
 def weighted(counts: Counter[str]) -> Counter[str]:
-    """Letter counts weighted so that dense scripts (Han, Kana) weigh like whole words.
+    """Letter counts weighted so that Han and Kana characters weigh like whole words.
 
     A Han character carries about as much as a short Latin word, so a Chinese sentence with
     "NATO" in it stays Chinese, and an English sentence with one Chinese name in it stays English.
@@ -131,7 +131,8 @@ def weighted(counts: Counter[str]) -> Counter[str]:
     out: Counter[str] = Counter()
     for script, n in counts.items():
         group = "CJK" if script in CJK else script
-        out[group] += n * (3 if script in DENSE else 1)
+        # (Thai, Lao, Khmer and Burmese are alphabets: a letter weighs a letter.)
+        out[group] += n * (3 if script in CJK else 1)
     return out
 
 

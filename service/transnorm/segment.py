@@ -10,9 +10,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from . import addresses
+from . import addresses, gloss
 from .document import Reason
-from .scripts import CJK_PUNCT, dominant, group_of, is_latin_only
+from .scripts import CJK_PUNCT, DENSE, dominant, group_of, is_latin_only, script_counts
 
 # Sentence-final punctuation in CJK text; always a boundary.
 _CJK_TERMINATORS = "。！？；"
@@ -21,6 +21,11 @@ _CLOSERS = "”’」』）)》】\"'»"
 # first, so the scan over English text is fast).
 _TERMINATOR = re.compile(r"[。！？；.!?;…]+[" + re.escape(_CLOSERS) + r"]*")
 _INITIALS = re.compile(r"(?:\w\.)+\w")
+# Thai, Lao, Khmer and Burmese end a sentence without a mark: where such text stops and a
+# capitalized Latin sentence starts, one sentence has ended.
+# (A character class first, so that the scan over English text stays fast.)
+_UNMARKED_END = r"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff](\s+)(?=[A-Z])"
+_BOUNDARY = re.compile(rf"{_UNMARKED_END}|{_TERMINATOR.pattern}")
 _ANY_LETTER = re.compile(r"[^\W\d_]")
 _OPENERS = "“‘「『《（(【[\"'«"
 # A line ending in one of these does not continue on the next line.
@@ -30,12 +35,16 @@ _CAPTION_CREDIT = re.compile(r"(?:图|圖|摄|攝|来源|來源)\s*[/／:：]\s*
 # A line that is one quoted or bracketed phrase is a heading, not the rest of a sentence.
 _QUOTED_LINE = re.compile(r"^[“「『《\"][^”」』》\"]*[”」』》\"]$")
 
+#: A line at least this long that does not end a sentence is hard-wrapped text when the next line
+#: goes on in its script (headings, menus and captions are shorter).
+WRAPPED_LINE = 40
+
 # Lower-cased tokens that a period does not end a sentence after.
 ABBREVIATIONS = frozenset(
     """
     mr mrs ms dr prof st sr jr gen col lt sgt capt cmdr adm gov sen rep pres rev hon vs etc
     e.g i.e cf al approx no nos vol vols pp p ch fig figs art sec jan feb mar apr jun jul
-    aug sep sept oct nov dec inc ltd co corp dept est mt ft ave blvd u.s u.k u.n e.u a.m p.m
+    aug sep sept oct nov dec inc ltd co corp dept est mt ft ave blvd u.s u.k u.n e.u a.m p.m lit
     т.е т.д т.п г гг им ул
     """.split()
 )
@@ -66,8 +75,8 @@ class Line:
 @dataclass(frozen=True, slots=True)
 class Sentence:
     """A sentence inside a line; ``runs`` are inline runs of another script (e.g. 《中国新闻周刊》),
-    ``verbatim`` the addresses and code inside it, ``joins`` the line's hard-wrap joins inside it.
-    Runs and verbatim regions are sorted and never overlap."""
+    ``verbatim`` the addresses, code and glosses (:mod:`transnorm.gloss`) inside it, ``joins``
+    the line's hard-wrap joins inside it. Runs and verbatim regions are sorted and never overlap."""
 
     start: int
     end: int
@@ -151,6 +160,14 @@ def _continuation(current: str, following: str) -> str | None:
     continues = first.isalpha() and first.islower() and first_group in ("Latin", "Cyrillic", "Greek")
     if (last.isalpha() or last in ",;") and continues:
         return " "
+    # A paragraph hard-wrapped at a fixed width goes on with a name, a number or a quotation as
+    # well: a long line that does not end a sentence continues on the next line of its script.
+    physical = current[current.rfind("\n") + 1 :]
+    wrapped = len(physical) >= WRAPPED_LINE and (last.isalnum() or last in ",;-–—)»”\"'")
+    script = next((group_of(c) for c in reversed(physical) if c.isalpha()), "")
+    # (Thai and the other dense scripts end sentences without a mark: their lines stay apart.)
+    if wrapped and script not in ("CJK", "", *DENSE) and first_group in (script, ""):
+        return " " if first.isalnum() or first in _OPENERS else None
     return None
 
 
@@ -162,9 +179,10 @@ def sentences(text: str, line: Line) -> list[Sentence]:
     verbatim = addresses.find(text, start, end)
     cuts: list[tuple[int, int]] = []
     sent_start = start
-    for m in _TERMINATOR.finditer(text, start, end):
+    latin = is_latin_only(text[start:end])  # then so is every sentence of the line
+    for m in (_TERMINATOR if latin else _BOUNDARY).finditer(text, start, end):
         cut = m.end()
-        if cut >= end or not _is_boundary(text, sent_start, m, end):
+        if cut >= end or ((latin or m.group(1) is None) and not _is_boundary(text, sent_start, m, end)):
             continue
         if verbatim and any(s < cut < e for s, e, _ in verbatim):
             continue
@@ -172,7 +190,6 @@ def sentences(text: str, line: Line) -> list[Sentence]:
         sent_start = cut
     if sent_start < end:
         cuts.append((sent_start, end))
-    latin = is_latin_only(text[start:end])  # then so is every sentence of the line
     out = []
     for s, e in cuts:
         s, e = _trim(text, s, e)
@@ -194,10 +211,33 @@ def _sentence(
     body = text[start:end]
     if latin or is_latin_only(body):
         script = "Latin" if _ANY_LETTER.search(body) else "Common"
+        if not body.isascii():
+            ipa = gloss.pronunciations(text, start, end, [(s, e) for s, e, _ in verbatim])
+            verbatim = _with_glosses(verbatim, ipa)
         return Sentence(start, end, script, (), joins, verbatim)
     script = dominant(body)
     runs = _foreign_runs(text, start, end, verbatim) if script in ("Latin", "Common") or verbatim else ()
+    # A lone Greek letter (χ², μmol, α Aquilae) is a symbol, not a language.
+    runs = tuple(r for r in runs if not _symbol(text[r[0] : r[1]]))
+    if script in ("Latin", "Common"):
+        glosses, left = gloss.find(text, start, end, runs, verbatim)
+        runs = tuple(left)
+        verbatim = _with_glosses(verbatim, glosses)
     return Sentence(start, end, script, runs, joins, verbatim)
+
+
+def _with_glosses(
+    verbatim: tuple[tuple[int, int, Reason], ...], glosses: list[tuple[int, int]]
+) -> tuple[tuple[int, int, Reason], ...]:
+    if not glosses:
+        return verbatim
+    return tuple(sorted((*verbatim, *((s, e, Reason.GLOSS) for s, e in glosses))))
+
+
+def _symbol(run: str) -> bool:
+    """A lone Greek letter: the symbol science writes (μ, σ, χ²), not a word."""
+    letters = [c for c in run if c.isalpha()]
+    return len(letters) == 1 and group_of(letters[0]) == "Greek"
 
 
 _NEXT = re.compile(r"\s*(\S)")
@@ -218,9 +258,14 @@ def _is_boundary(text: str, sent_start: int, m: re.Match[str], end: int) -> bool
     if following is None:
         return False
     nxt = following.group(1)
-    if mark[0] == ";":
-        return group_of(before) == "CJK" if before.isalpha() else False
-    if not (nxt.isupper() or nxt.isdigit() or nxt in _OPENERS or nxt in "—–-•" or group_of(nxt) == "CJK"):
+    if mark[0] == ";":  # ends a Chinese clause, not an English one that quotes a Chinese word
+        if not (before.isalpha() and group_of(before) == "CJK"):
+            return False
+        letters = script_counts(text[sent_start : m.start()])
+        return letters["Latin"] <= letters["Han"] + letters["Hiragana"] + letters["Katakana"]
+    # A capital, or a letter of a script without case (Thai, Arabic, Hebrew, Devanagari, CJK ...).
+    capital = nxt.isalpha() and not nxt.islower()
+    if not (capital or nxt.isdigit() or nxt in _OPENERS or nxt in "—–-•"):
         return False
     if mark[0] == ".":
         space = text.rfind(" ", sent_start, m.start())
