@@ -159,7 +159,8 @@ class Settings(BaseSettings):
     request_timeout: int = Field(
         120,
         ge=1,
-        description="seconds before a stuck worker is replaced",
+        description="seconds a request may take from its first byte to its response's last (408 while it "
+        "is read, 503 if not answered, cut while it is written)",
         json_schema_extra={"cli": ("serve",)},
     )
     header_timeout: float = Field(
@@ -177,7 +178,14 @@ class Settings(BaseSettings):
     min_rate: int = Field(
         500,
         ge=1,
-        description="bytes per second a client must send to earn more time for its request",
+        description="bytes per second a client must send (or read) to earn more time for its request "
+        "(or response)",
+        json_schema_extra={"cli": ("serve",)},
+    )
+    max_connections: int = Field(
+        10000,
+        ge=1,
+        description="connections a worker holds at once, slow and idle ones included (503 beyond)",
         json_schema_extra={"cli": ("serve",)},
     )
     api_keys: Annotated[tuple[str, ...], NoDecode] = Field(

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import ipaddress
 import json
+import multiprocessing
 import os
 import resource
 import socket
@@ -40,7 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-KINDS = (
+KIND_NAMES = (
     "slow_headers",
     "slow_body",
     "slow_chunked",
@@ -58,7 +60,7 @@ class Plan:
     """What to run. ``clients`` is per kind; every duration is in seconds."""
 
     clients: int = 100
-    kinds: tuple[str, ...] = KINDS
+    kinds: tuple[str, ...] = KIND_NAMES
     #: Hostile connections opened per second (all kinds together) until all are open.
     ramp: float = 400.0
     #: How long the hostile clients are held after the last one opened.
@@ -72,7 +74,7 @@ class Plan:
     slow_interval: float = 2.0
     trickle_length: int = 10_000_000
     #: The slow reader's document: filler bytes whose JSON reply (~3x) outgrows the socket buffers.
-    reader_bytes: int = 64_000
+    reader_bytes: int = 32_000
     reader_rcvbuf: int = 4096
     reconnect_delay: float = 1.0
     connect_timeout: float = 10.0
@@ -121,7 +123,27 @@ class Report:
         return data
 
 
-# -- a minimal HTTP client over raw sockets ------------------------------------------------------
+# -- the probes: a process of their own, so that the harness's own load does not count ---------
+
+
+def request_bytes(method: str, path: str, body: bytes = b"", content_type: str = "text/plain") -> bytes:
+    head = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+    if body or method == "POST":
+        head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"\r\n" + body
+
+
+def _probe_once(host: str, port: int, path: str, timeout: float) -> int | None:
+    body = "第一句话。Short English.".encode() if path == "/v1/normalize" else b""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(request_bytes("POST" if body else "GET", path, body))
+            data = b""
+            while chunk := sock.recv(65536):
+                data += chunk
+    except OSError:
+        return None
+    return _status(data)
 
 
 def _status(data: bytes) -> int | None:
@@ -133,158 +155,210 @@ def _status(data: bytes) -> int | None:
         return None
 
 
-async def _connect(host: str, port: int, timeout: float, rcvbuf: int = 0) -> socket.socket:
-    loop = asyncio.get_running_loop()
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setblocking(False)
-    if rcvbuf:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    try:
-        await asyncio.wait_for(loop.sock_connect(sock, (host, port)), timeout)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+def _prober(host: str, port: int, interval: float, timeout: float, control: Any) -> None:
+    """Probe until ``control`` says stop; send back [(path, started, seconds, status)]."""
+    results: list[tuple[str, float, float, int | None]] = []
+    started = time.monotonic()
+
+    def probe(path: str) -> None:
+        t0 = time.monotonic()
+        status = _probe_once(host, port, path, timeout)
+        results.append((path, t0 - started, time.monotonic() - t0, status))
+
+    paths = ("/healthz", "/v1/normalize")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=int(timeout / interval) + 4) as pool:
+        i = 0
+        next_at = time.monotonic()
+        while not control.poll(max(0.0, next_at - time.monotonic())):
+            pool.submit(probe, paths[i % 2])
+            i += 1
+            next_at += interval
+    control.send(results)
 
 
-async def _recv(sock: socket.socket, timeout: float | None, size: int = 65536) -> bytes | None:
-    """Bytes received, b"" at EOF, None if nothing came within ``timeout``."""
-    try:
-        return await asyncio.wait_for(asyncio.get_running_loop().sock_recv(sock, size), timeout)
-    except TimeoutError:
-        return None
+# -- the hostile kinds: each connection a protocol, driven by timers --------------------------
 
 
-async def _read_response(sock: socket.socket, deadline: float) -> tuple[int | None, bytes]:
-    """Status and body of one response (Content-Length or until EOF)."""
-    data = b""
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        chunk = await _recv(sock, left)
-        if chunk is None:
-            raise TimeoutError
-        data += chunk
-        head, sep, body = data.partition(b"\r\n\r\n")
-        if sep:
-            length = None
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value.strip())
-            if length is not None and len(body) >= length:
-                return _status(data), body[:length]
-        if not chunk:
-            return _status(data), body if sep else b""
+class Hostile(asyncio.Protocol):
+    """One hostile connection. It misbehaves (``start``, then ``tick`` every ``every`` seconds)
+    until the server ends it; ``ended`` is set to how: the status of the server's answer,
+    "closed" (no answer), "reset"."""
 
+    every: float | None = None
 
-def request_bytes(method: str, path: str, body: bytes = b"", content_type: str = "text/plain") -> bytes:
-    head = f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-    if body or method == "POST":
-        head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-    return head.encode() + b"\r\n" + body
-
-
-# -- the hostile kinds ---------------------------------------------------------------------------
-
-
-class _Ended(Exception):
-    """The server ended the connection; ``how`` says how."""
-
-    def __init__(self, how: str) -> None:
-        super().__init__(how)
-        self.how = how
-
-
-async def _send(sock: socket.socket, data: bytes) -> None:
-    try:
-        await asyncio.get_running_loop().sock_sendall(sock, data)
-    except (ConnectionResetError, BrokenPipeError):
-        raise _Ended("reset") from None
-
-
-async def _watch(sock: socket.socket, timeout: float) -> None:
-    """Wait up to ``timeout`` seconds for the server to end the connection (raises _Ended)."""
-    try:
-        data = await _recv(sock, timeout)
-    except (ConnectionResetError, BrokenPipeError):
-        raise _Ended("reset") from None
-    if data is None:
-        return
-    if data == b"":
-        raise _Ended("closed")
-    status = _status(data)
-    raise _Ended(str(status) if status else "garbage")
-
-
-class Hostile:
-    """The behaviour of each kind: a coroutine that misbehaves until the server ends it."""
-
-    def __init__(self, plan: Plan, stop: asyncio.Event) -> None:
+    def __init__(self, plan: Plan) -> None:
         self.plan = plan
-        self.stop = stop
+        self.ended: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._received = b""
 
-    async def _drip(self, sock: socket.socket, head: bytes, unit: bytes, every: float) -> None:
-        await _send(sock, head)
-        while not self.stop.is_set():
-            await _watch(sock, every)
-            await _send(sock, unit)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.start()
+        self._schedule()
 
-    async def slow_headers(self, sock: socket.socket) -> None:
-        await self._drip(
-            sock, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ", b"a", self.plan.slow_interval
-        )
+    def _schedule(self) -> None:
+        if self.every is not None and not self.ended.done():
+            self._timer = asyncio.get_running_loop().call_later(self.every, self._tick)
 
-    async def slow_body(self, sock: socket.socket) -> None:
-        head = (
+    def _tick(self) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        self.tick()
+        self._schedule()
+
+    def start(self) -> None:
+        pass
+
+    def tick(self) -> None:
+        pass
+
+    def write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
+
+    def end(self, how: str) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if not self.ended.done():
+            self.ended.set_result(how)
+        if self.transport is not None:
+            self.transport.abort()
+
+    def data_received(self, data: bytes) -> None:
+        self._received += data
+        if b"\r\n" in self._received or len(self._received) > 64:
+            status = _status(self._received)
+            self.end(str(status) if status else "garbage")
+
+    def eof_received(self) -> bool:
+        self.end("closed")
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.end("reset" if isinstance(exc, ConnectionResetError) else "closed")
+
+
+class SlowHeaders(Hostile):
+    """Headers one byte every ``slow_interval`` seconds."""
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__(plan)
+        self.every = plan.slow_interval
+
+    def start(self) -> None:
+        self.write(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+
+    def tick(self) -> None:
+        self.write(b"a")
+
+
+class SlowBody(SlowHeaders):
+    """A 10,000-byte body (Content-Length) one byte every ``slow_interval`` seconds."""
+
+    def start(self) -> None:
+        self.write(
             b"POST /v1/normalize HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
             b"Content-Length: 10000\r\n\r\n"
         )
-        await self._drip(sock, head, b"a", self.plan.slow_interval)
 
-    async def slow_chunked(self, sock: socket.socket) -> None:
-        head = (
+
+class SlowChunked(SlowHeaders):
+    """A chunked body, a one-byte chunk every ``slow_interval`` seconds."""
+
+    def start(self) -> None:
+        self.write(
             b"POST /v1/normalize HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n"
         )
-        await self._drip(sock, head, b"1\r\na\r\n", self.plan.slow_interval)
 
-    async def trickle(self, sock: socket.socket) -> None:
-        """A large body sent steadily at 1.2 times the server's minimum rate."""
-        head = (
-            "POST /v1/normalize HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
-            f"Content-Length: {self.plan.trickle_length}\r\n\r\n"
-        ).encode()
-        per_second = int(self.plan.min_rate * 1.2)
-        await _send(sock, head)
-        sent = 0
-        while not self.stop.is_set() and sent < self.plan.trickle_length:
-            await _send(sock, b"a" * per_second)
-            sent += per_second
-            await _watch(sock, 1.0)
+    def tick(self) -> None:
+        self.write(b"1\r\na\r\n")
 
-    async def slow_reader(self, sock: socket.socket) -> None:
-        """Upload a document, never read: watch the socket's TCP state for the server's cut."""
-        body = b"x" * self.plan.reader_bytes
-        await _send(sock, request_bytes("POST", "/v1/normalize", body))
-        while not self.stop.is_set():
-            state = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
-            if state != 1:  # TCP_ESTABLISHED
-                raise _Ended("reset" if state == 7 else "closed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), 1.0)
 
-    async def idle(self, sock: socket.socket) -> None:
-        while not self.stop.is_set():
-            await _watch(sock, 1.0)
+class Trickle(Hostile):
+    """A large declared body sent steadily at 1.2 times the server's minimum rate."""
 
-    async def idle_keepalive(self, sock: socket.socket) -> None:
-        await _send(sock, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        status, _ = await _read_response(sock, time.monotonic() + self.plan.probe_timeout)
-        if status != 200:
-            raise _Ended(f"first request {status}")
-        await self.idle(sock)
+    every = 1.0
+
+    def start(self) -> None:
+        self.write(
+            (
+                "POST /v1/normalize HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n"
+                f"Content-Length: {self.plan.trickle_length}\r\n\r\n"
+            ).encode()
+        )
+        self.sent = 0
+
+    def tick(self) -> None:
+        size = min(int(self.plan.min_rate * 1.2), self.plan.trickle_length - self.sent)
+        if size > 0:
+            self.write(b"a" * size)
+            self.sent += size
+
+
+class SlowReader(Hostile):
+    """Uploads a document, never reads the reply (a small receive buffer, reading paused); the
+    server's cut shows in the socket's TCP state, checked every second."""
+
+    every = 1.0
+
+    def start(self) -> None:
+        assert self.transport is not None
+        self.transport.pause_reading()
+        self.write(request_bytes("POST", "/v1/normalize", b"x" * self.plan.reader_bytes))
+
+    def tick(self) -> None:
+        assert self.transport is not None
+        sock = self.transport.get_extra_info("socket")
+        state = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+        if state != 1:  # TCP_ESTABLISHED: the server reset (CLOSE) or closed (CLOSE_WAIT) it
+            self.end("reset" if state == 7 else "closed")
+
+
+class Idle(Hostile):
+    """Connects and sends nothing."""
+
+
+class IdleKeepAlive(Hostile):
+    """One request, then nothing on the kept-alive connection."""
+
+    def start(self) -> None:
+        self.write(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        self.answered = False
+
+    def data_received(self, data: bytes) -> None:
+        if self.answered:
+            super().data_received(data)
+            return
+        self._received += data
+        head, sep, body = self._received.partition(b"\r\n\r\n")
+        if not sep:
+            return
+        length = next(
+            (
+                int(v)
+                for k, _, v in (line.partition(b":") for line in head.split(b"\r\n")[1:])
+                if k.strip().lower() == b"content-length"
+            ),
+            0,
+        )
+        if len(body) >= length:
+            if _status(self._received) != 200:
+                self.end(f"first request {_status(self._received)}")
+            self.answered, self._received = True, b""
+
+
+KINDS = {
+    "slow_headers": SlowHeaders,
+    "slow_body": SlowBody,
+    "slow_chunked": SlowChunked,
+    "trickle": Trickle,
+    "slow_reader": SlowReader,
+    "idle": Idle,
+    "idle_keepalive": IdleKeepAlive,
+}
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -360,104 +434,87 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 async def run(plan: Plan, url: str, pid: int | None = None) -> Report:
-    """Hold ``plan.clients`` hostile clients of each kind against ``url`` while probing it."""
+    """Hold ``plan.clients`` hostile clients of each kind against ``url`` while probing it;
+    ``pid``: the server's (master) process, whose tree's memory is sampled."""
     parsed = urllib.parse.urlsplit(url)
     host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
     _check_loopback(host)
     limit = raise_open_files(len(plan.kinds) * plan.clients + 2000)
     if limit < len(plan.kinds) * plan.clients + 200:
         raise SystemExit(f"hostile: only {limit} open files allowed; lower --clients")
+    loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    hostile = Hostile(plan, stop)
     stats = {kind: KindStats() for kind in plan.kinds}
-    probes: list[Probe] = []
     samples: list[tuple[float, int, int, int]] = []
     started = time.monotonic()
 
+    async def connect(kind: str) -> Hostile:
+        protocol = KINDS[kind](plan)
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        if kind == "slow_reader":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, plan.reader_rcvbuf)
+        try:
+            await asyncio.wait_for(loop.sock_connect(sock, (host, port)), plan.connect_timeout)
+            await loop.create_connection(lambda: protocol, sock=sock)
+        except BaseException:
+            sock.close()
+            raise
+        return protocol
+
     async def client(kind: str) -> None:
-        behaviour = getattr(hostile, kind)
-        rcvbuf = plan.reader_rcvbuf if kind == "slow_reader" else 0
         while not stop.is_set():
             try:
-                sock = await _connect(host, port, plan.connect_timeout, rcvbuf)
+                protocol = await connect(kind)
             except (OSError, TimeoutError):
                 stats[kind].connect_failed += 1
                 await asyncio.sleep(plan.reconnect_delay)
                 continue
             stats[kind].opened += 1
             opened = time.monotonic()
-            try:
-                await behaviour(sock)
-                if stop.is_set():
-                    stats[kind].held += 1
-            except _Ended as ended:
-                stats[kind].ended[ended.how] += 1
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait((protocol.ended, stopping), return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if protocol.ended.done():
+                stats[kind].ended[protocol.ended.result()] += 1
                 stats[kind].ended_after.append(time.monotonic() - opened)
-            except (OSError, TimeoutError) as exc:
-                stats[kind].ended[type(exc).__name__] += 1
-                stats[kind].ended_after.append(time.monotonic() - opened)
-            finally:
-                sock.close()
+            else:
+                stats[kind].held += 1
+                protocol.end("stopped")
             if not stop.is_set():
                 await asyncio.sleep(plan.reconnect_delay)
 
-    async def probe(path: str) -> None:
-        body = "第一句话。Short English.".encode() if path == "/v1/normalize" else b""
-        raw = request_bytes("POST" if body else "GET", path, body)
-        t0 = time.monotonic()
-        status = None
-        try:
-            sock = await _connect(host, port, plan.probe_timeout)
-            try:
-                await asyncio.get_running_loop().sock_sendall(sock, raw)
-                status, _ = await _read_response(sock, t0 + plan.probe_timeout)
-            finally:
-                sock.close()
-        except (OSError, TimeoutError):
-            status = None
-        probes.append(Probe(path, t0 - started, time.monotonic() - t0, status))
-
-    async def prober(until: asyncio.Event) -> None:
-        tasks = set()
-        paths = ("/healthz", "/v1/normalize")
-        i = 0
-        while not until.is_set():
-            task = asyncio.create_task(probe(paths[i % 2]))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            i += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(until.wait(), plan.probe_interval)
-        if tasks:
-            await asyncio.wait(tasks)
-
-    async def sampler(until: asyncio.Event) -> None:
-        while not until.is_set():
+    async def sampler() -> None:
+        while not stop.is_set() or len(samples) < 2:
             if pid is not None:
                 rss, pss, _ = server_memory(pid)
                 samples.append((time.monotonic() - started, rss, pss, socket_memory()))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(until.wait(), 0.5)
+                await asyncio.wait_for(stop.wait(), 0.5)
 
-    probing = asyncio.Event()
-    sampling = asyncio.Event()
-    sample_task = asyncio.create_task(sampler(sampling))
+    context = multiprocessing.get_context("spawn")
+    control, remote = context.Pipe()
+    prober = context.Process(
+        target=_prober, args=(host, port, plan.probe_interval, plan.probe_timeout, remote), daemon=True
+    )
+    sample_task = asyncio.create_task(sampler())
     await asyncio.sleep(1.0)  # a baseline sample before anything starts
-    probe_task = asyncio.create_task(prober(probing))
-    order = [kind for _ in range(plan.clients) for kind in plan.kinds]
-    clients = []
-    for i, kind in enumerate(order):
-        clients.append(asyncio.create_task(client(kind)))
-        if plan.ramp and (i + 1) % max(1, int(plan.ramp / 20)) == 0:
+    prober.start()
+    tasks = []
+    per_step = max(1, int(plan.ramp / 20))
+    for i, kind in enumerate(kind for _ in range(plan.clients) for kind in plan.kinds):
+        tasks.append(asyncio.create_task(client(kind)))
+        if (i + 1) % per_step == 0:
             await asyncio.sleep(1 / 20)
     ramp_done = time.monotonic() - started
     await asyncio.sleep(plan.hold)
+    control.send("stop")
     stop.set()
-    probing.set()
-    await probe_task
-    await asyncio.gather(*clients, return_exceptions=True)
-    sampling.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
     await sample_task
+    results = await loop.run_in_executor(None, control.recv)
+    prober.join(10)
+    probes = [Probe(path, t, seconds, status) for path, t, seconds, status in results]
     return Report(
         plan=plan,
         kinds={kind: s.summary() for kind, s in stats.items()},
@@ -621,7 +678,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--clients", type=int, nargs="+", default=[100], help="of each kind (several: one run each)"
     )
-    parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated, from: " + ", ".join(KINDS))
+    parser.add_argument(
+        "--kinds", default=",".join(KIND_NAMES), help="comma-separated, from: " + ", ".join(KIND_NAMES)
+    )
     parser.add_argument("--hold", type=float, default=Plan.hold)
     parser.add_argument("--ramp", type=float, default=Plan.ramp, help="new hostile connections per second")
     parser.add_argument(
@@ -631,7 +690,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
-    unknown = set(kinds) - set(KINDS)
+    unknown = set(kinds) - set(KIND_NAMES)
     if unknown:
         parser.error(f"unknown kinds: {', '.join(sorted(unknown))}")
     reports = []

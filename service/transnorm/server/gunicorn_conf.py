@@ -20,14 +20,18 @@ bind = [
     f"[{_settings.host}]:{_settings.port}" if ":" in _settings.host else f"{_settings.host}:{_settings.port}"
 ]
 workers = _settings.workers
-threads = _settings.http_threads
-# gthread with deadlines on reading requests: slow clients get 408 and free their thread.
+# Evented (gevent, not monkey-patched): a slow or idle connection holds a greenlet, the app runs
+# in TRANSNORM_HTTP_THREADS OS threads; every phase of a request has a deadline (transport.py).
 worker_class = "transnorm.server.transport.Worker"
+worker_connections = _settings.max_connections
 loglevel = "info"
 preload_app = False
-# A request slower than this is aborted and its worker replaced: the bounded request time.
+# The worker's heartbeat comes from its event loop, which never runs the app: a worker silent
+# this long is stuck, and replaced. Requests have their own deadline (TRANSNORM_REQUEST_TIMEOUT).
 timeout = _settings.request_timeout
+# On SIGTERM a worker finishes the requests it has (at most this long), then exits.
 graceful_timeout = 30
+# Seconds an idle keep-alive connection stays open.
 keepalive = 5
 # Never recycle workers by request count: LibreTranslate deadlocked recycling OpenMP workers.
 max_requests = 0

@@ -19,21 +19,12 @@ from flask import Flask, Response, g, request
 
 from .declare import declaration, error_style, route_endpoint
 from .errors import error
+from .headers import DEFAULT_CSP, SECURITY_HEADERS
 from .metrics import LATENCY, REQUESTS
 from .ratelimit import RateLimiter
 from .transport import DeadlineExceeded, close_after, end_body, framing_errors, start_body
 
 log = logging.getLogger("transnorm.http")
-
-#: What every response may load: nothing, and no page may frame it. Pages that need more (the
-#: page, HTML output, /docs) set their own policy.
-DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Resource-Policy": "same-origin",
-}
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
