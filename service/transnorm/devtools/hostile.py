@@ -74,7 +74,7 @@ class Plan:
     slow_interval: float = 2.0
     trickle_length: int = 10_000_000
     #: The slow reader's document: filler bytes whose JSON reply (~3x) outgrows the socket buffers.
-    reader_bytes: int = 32_000
+    reader_bytes: int = 8_000
     reader_rcvbuf: int = 4096
     reconnect_delay: float = 1.0
     connect_timeout: float = 10.0
@@ -115,6 +115,7 @@ class Report:
     kinds: dict[str, dict[str, Any]]
     probes: dict[str, Any]
     memory: dict[str, Any]
+    cpu: dict[str, Any]
     seconds: float
 
     def to_dict(self) -> dict[str, Any]:
@@ -400,6 +401,18 @@ def server_memory(pid: int) -> tuple[int, int, int]:
     return rss, pss, count
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user and system) used so far by ``pid`` and its descendants."""
+    ticks = 0
+    for p in _descendants(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def socket_memory() -> int:
     """Bytes the kernel holds in TCP buffers, machine-wide (``/proc/net/sockstat``)."""
     for line in Path("/proc/net/sockstat").read_text().splitlines():
@@ -499,6 +512,8 @@ async def run(plan: Plan, url: str, pid: int | None = None) -> Report:
     )
     sample_task = asyncio.create_task(sampler())
     await asyncio.sleep(1.0)  # a baseline sample before anything starts
+    cpu_start = server_cpu(pid) if pid is not None else 0.0
+    own_start = time.process_time()
     prober.start()
     tasks = []
     per_step = max(1, int(plan.ramp / 20))
@@ -514,12 +529,20 @@ async def run(plan: Plan, url: str, pid: int | None = None) -> Report:
     await sample_task
     results = await loop.run_in_executor(None, control.recv)
     prober.join(10)
+    wall = time.monotonic() - started - 1.0
+    cpu = {
+        "server_seconds": round(server_cpu(pid) - cpu_start, 1) if pid is not None else None,
+        "harness_seconds": round(time.process_time() - own_start, 1),
+        "wall_seconds": round(wall, 1),
+        "load_average": round(os.getloadavg()[0], 1),
+    }
     probes = [Probe(path, t, seconds, status) for path, t, seconds, status in results]
     return Report(
         plan=plan,
         kinds={kind: s.summary() for kind, s in stats.items()},
         probes=_probe_summary(probes, plan.within, ramp_done),
         memory=_memory_summary(samples),
+        cpu=cpu,
         seconds=round(time.monotonic() - started, 1),
     )
 
@@ -594,6 +617,13 @@ def format_report(report: Report, title: str = "") -> str:
             f"server memory (all processes): RSS {m['rss_start_mib']} → peak {m['rss_peak_mib']} → "
             f"{m['rss_end_mib']} MiB; PSS {m['pss_start_mib']} → peak {m['pss_peak_mib']} → "
             f"{m['pss_end_mib']} MiB; kernel TCP buffers peak {m['tcp_buffers_peak_mib']} MiB (machine)"
+        )
+    c = report.cpu
+    if c.get("server_seconds") is not None:
+        lines.append(
+            f"CPU: server {c['server_seconds']} s, harness {c['harness_seconds']} s "
+            f"over {c['wall_seconds']} s "
+            f"(machine load average {c['load_average']} on {os.cpu_count()} cores)"
         )
     return "\n".join(lines)
 

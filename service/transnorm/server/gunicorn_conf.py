@@ -27,8 +27,9 @@ worker_connections = _settings.max_connections
 loglevel = "info"
 preload_app = False
 # The worker's heartbeat comes from its event loop, which never runs the app: a worker silent
-# this long is stuck, and replaced. Requests have their own deadline (TRANSNORM_REQUEST_TIMEOUT).
-timeout = _settings.request_timeout
+# this long (loading its models, or stuck) is replaced. Requests have their own deadline
+# (TRANSNORM_REQUEST_TIMEOUT), which the worker enforces itself.
+timeout = 120
 # On SIGTERM a worker finishes the requests it has (at most this long), then exits.
 graceful_timeout = 30
 # Seconds an idle keep-alive connection stays open.

@@ -49,13 +49,13 @@ import struct
 import tempfile
 import termios
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 import gevent
 from gevent import socket as gsocket
-from gevent.pool import Group
 from gevent.threadpool import ThreadPool
 from gunicorn import http
 from gunicorn.http import wsgi
@@ -89,14 +89,19 @@ SPOOL_BYTES = 64 * 1024
 SEND_BUFFER = 128 * 1024
 #: Requests on one keep-alive connection before it closes (nginx's keepalive_requests).
 KEEPALIVE_REQUESTS = 1000
-#: Above this share of max_connections, a response closes its connection instead of keeping it.
-KEEPALIVE_PRESSURE = 0.5
+#: Above this share of max_connections, a response closes its connection instead of keeping it
+#: (lower, it turns every idle keep-alive client that reconnects into a request rate).
+KEEPALIVE_PRESSURE = 0.9
 #: After an error the worker answers itself, it reads and drops what the client still sends for
 #: this long (at most LINGER_BYTES), so that the client reads the answer rather than a reset.
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 256 * 1024
+#: How often the log sums up the connections cut (one line each would let clients flood it).
+EVENT_REPORT_SECONDS = 60.0
 #: On shutdown, a connection that has not sent a byte yet gets this long to start its request.
 SHUTDOWN_FIRST_BYTE = 2.0
+#: The most one recv asks for.
+_RECV_BYTES = 64 * 1024
 #: Open files kept for other uses than connections (spooled bodies, logs, models).
 _SPARE_FILES = 1024
 
@@ -161,6 +166,7 @@ class Connection:
     # -- reading -----------------------------------------------------------------------------
 
     def recv(self, size: int, *flags: int) -> bytes:
+        size = min(size, _RECV_BYTES)  # gunicorn asks for up to 1 MiB: a buffer that size, every time
         deadline = self.reading
         self.sock.settimeout(None if deadline is None else deadline.remaining())
         try:
@@ -411,7 +417,8 @@ class Worker(GeventWorker):
         self.settings = Settings.from_env()
         self.log.error_log.addFilter(_WithoutRequestText())
         self.connections: dict[Connection, gevent.Greenlet] = {}
-        self.lingering = 0
+        self.refusing = 0
+        self.events: Counter[str] = Counter()
         self.cap = self._open_file_limit(self.settings.max_connections)
         super().init_process()
 
@@ -437,11 +444,16 @@ class Worker(GeventWorker):
 
     def run(self) -> None:
         self.pool = ThreadPool(self.settings.http_threads)
-        self.group = Group()
+        self._metrics()
         acceptors = [gevent.spawn(self._accept, listener) for listener in self.sockets]
+        last_report = time.monotonic()
         while self.alive:
             self.notify()
             gevent.sleep(1.0)
+            self._open_gauge.set(len(self.connections))
+            if time.monotonic() - last_report >= EVENT_REPORT_SECONDS:
+                self._report_events()
+                last_report = time.monotonic()
         # Stopping (SIGTERM): take what is queued on the listeners, close them, finish the rest.
         for acceptor in acceptors:
             acceptor.kill()
@@ -453,13 +465,45 @@ class Worker(GeventWorker):
                 greenlet.kill(block=False)
         gevent.spawn_later(SHUTDOWN_FIRST_BYTE, self._close_silent)
         until = time.monotonic() + self.cfg.graceful_timeout
-        while len(self.group) and time.monotonic() < until:
+        while (self.connections or self.refusing) and time.monotonic() < until:
             self.notify()
-            self.group.join(timeout=min(1.0, max(0.0, until - time.monotonic())))
-        if len(self.group):
-            self.log.warning("graceful timeout: %d connections cut", len(self.group))
-            self.group.kill(timeout=1)
+            gevent.sleep(0.1)
+        if self.connections:
+            self.log.warning("graceful timeout: %d connections cut", len(self.connections))
+            for greenlet in list(self.connections.values()):
+                greenlet.kill(block=False)
+            gevent.sleep(0.5)
+        self._report_events()
         self.pool.kill()
+
+    def _metrics(self) -> None:
+        from prometheus_client import Counter as PromCounter
+        from prometheus_client import Gauge
+
+        cut = PromCounter(
+            "transnorm_http_connections_cut_total", "Connections ended early, by reason", ["reason"]
+        )
+        reasons = ("idle", "header_timeout", "body_timeout", "response_timeout", "app_timeout")
+        self._cut = {reason: cut.labels(reason=reason) for reason in (*reasons, "malformed", "over_capacity")}
+        self._open_gauge = Gauge(
+            "transnorm_http_connections_open", "Open client connections", multiprocess_mode="livesum"
+        )
+
+    def _event(self, reason: str, **detail: Any) -> None:
+        """A connection ended early: counted (metrics, the log's periodic summary), and logged
+        one by one only at DEBUG — hostile clients would flood the log."""
+        self.events[reason] += 1
+        self._cut[reason].inc()
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(json.dumps({"event": "connection cut", "reason": reason, **detail}))
+
+    def _report_events(self) -> None:
+        if self.events:
+            counts = dict(sorted(self.events.items()))
+            log.info(
+                json.dumps({"event": "connections cut", "counts": counts, "open": len(self.connections)})
+            )
+            self.events.clear()
 
     def _close_silent(self) -> None:
         for conn, greenlet in list(self.connections.items()):
@@ -476,7 +520,7 @@ class Worker(GeventWorker):
                     self.log.error("cannot accept a connection: %s", exc.strerror)
                     gevent.sleep(0.1)
                 continue
-            self.group.spawn(self._serve, name, client, addr)
+            gevent.spawn(self._serve, name, client, addr)
 
     def _accept_queued(self, listener: Any) -> None:
         name = listener.getsockname()
@@ -486,7 +530,7 @@ class Worker(GeventWorker):
                 client, addr = listener.accept()
             except OSError:
                 return
-            self.group.spawn(self._serve, name, client, addr)
+            gevent.spawn(self._serve, name, client, addr)
 
     # -- one connection -----------------------------------------------------------------------
 
@@ -517,22 +561,22 @@ class Worker(GeventWorker):
 
     def _refuse(self, client: Any) -> None:
         """Over the connection cap: 503 at once, then close."""
+        self._event("over_capacity")
         detail = "the server holds as many connections as it may (TRANSNORM_MAX_CONNECTIONS); retry shortly"
-        conn = Connection(client, None)
         try:
             client.settimeout(1.0)
             client.sendall(error_response(503, detail, headers=[("Retry-After", "1")]))
         except OSError:
             client.close()
             return
-        if self.lingering >= self.cap // 10:
+        if self.refusing >= max(1, self.cap // 10):
             client.close()
             return
-        self.lingering += 1
+        self.refusing += 1
         try:
-            conn.linger_close()
+            Connection(client, None).linger_close()
         finally:
-            self.lingering -= 1
+            self.refusing -= 1
 
     def _requests(self, listener_name: Any, conn: Connection) -> bool:
         """Serve requests on ``conn`` until it is to close; True if it is closed already."""
@@ -567,16 +611,20 @@ class Worker(GeventWorker):
                 return False
             except DeadlineExceeded:
                 if conn.received == 0:  # an idle connection: closed without a word
+                    self._event("idle")
                     if conn.unacknowledged():  # a response left unread would stay in the kernel
+                        self._event("response_timeout")
                         conn.reset()
                         return True
                     return False
-                self._answer_and_close(conn, 408, "the request headers did not arrive in time", "headers")
+                self._answer_and_close(
+                    conn, 408, "the request headers did not arrive in time", "header_timeout"
+                )
                 return True
             except NoMoreData:
                 return False
             except ParseException as exc:
-                self._answer_and_close(conn, *_parse_error(exc), "headers")
+                self._answer_and_close(conn, *_parse_error(exc), "malformed")
                 return True
             conn.reading = None
             conn.on_first_bytes = None
@@ -584,17 +632,17 @@ class Worker(GeventWorker):
             served += 1
             failure = request_framing_error(req)
             if failure is not None:
-                self._answer_and_close(conn, *failure, "headers")
+                self._answer_and_close(conn, *failure, "malformed")
                 return True
             outcome = self._request(listener_name, conn, req, limit[0], served)
             if outcome != "keep":
                 return outcome == "closed"
 
     def _answer_and_close(
-        self, conn: Connection, status: int, detail: str, phase: str, style: str = "problem"
+        self, conn: Connection, status: int, detail: str, reason: str, style: str = "problem"
     ) -> None:
         """Answer an error the worker meets itself, then close the connection."""
-        log.info(json.dumps({"event": "request refused", "status": status, "phase": phase, "detail": detail}))
+        self._event(reason, status=status, detail=detail)
         conn.reading = conn.writing = None
         with contextlib.suppress(OSError):
             conn.sock.settimeout(1.0)
@@ -616,7 +664,7 @@ class Worker(GeventWorker):
         try:
             resp, environ = wsgi.create(req, conn, conn.addr, listener_name, self.cfg)
         except ParseException as exc:
-            self._answer_and_close(conn, *_parse_error(exc), "headers")
+            self._answer_and_close(conn, *_parse_error(exc), "malformed")
             return "closed"
         # The app runs in another thread: it must not touch the socket.
         environ.pop("gunicorn.socket", None)
@@ -635,9 +683,8 @@ class Worker(GeventWorker):
         finally:
             body.close()
         if answer is None:
-            log.info(json.dumps({"event": "request timeout", "phase": "application"}))
             detail = f"the request was not answered within TRANSNORM_REQUEST_TIMEOUT ({s.request_timeout} s)"
-            self._answer_and_close(conn, 503, detail, "application", self._style(req))
+            self._answer_and_close(conn, 503, detail, "app_timeout", self._style(req))
             return "closed"
         status, headers, chunks = answer
         close = (
@@ -656,11 +703,11 @@ class Worker(GeventWorker):
             for chunk in chunks:
                 resp.write(chunk)
             resp.close()
+            chunks.clear()  # what the kernel holds now need not stay in memory twice
             if resp.should_close():
                 conn.flush()
         except DeadlineExceeded:
-            size = sum(len(c) for c in chunks)
-            log.info(json.dumps({"event": "response not read in time", "bytes": size}))
+            self._event("response_timeout", sent=conn.sent)
             conn.reset()
             return "closed"
         finally:
@@ -711,7 +758,7 @@ class Worker(GeventWorker):
                     return spool, True  # the app answers 413 (it reads past its limit)
         except DeadlineExceeded as exc:
             spool.close()
-            log.info(json.dumps({"event": "request timeout", "phase": "body", "received": total}))
+            self._event("body_timeout", received=total)
             return FailedBody(exc), True
         except NoMoreData:
             spool.close()
