@@ -96,6 +96,8 @@ KEEPALIVE_PRESSURE = 0.9
 #: this long (at most LINGER_BYTES), so that the client reads the answer rather than a reset.
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 256 * 1024
+#: Seconds the app has to word the error for a body that failed at the request's deadline.
+ERROR_GRACE = 5.0
 #: How often the log sums up the connections cut (one line each would let clients flood it).
 EVENT_REPORT_SECONDS = 60.0
 #: On shutdown, a connection that has not sent a byte yet gets this long to start its request.
@@ -678,6 +680,8 @@ class Worker(GeventWorker):
             except _ClientGone:
                 return "close"
         environ["wsgi.input"] = body
+        if isinstance(body, FailedBody):  # the app only words the error: it may take a moment more
+            limit = max(limit, time.monotonic() + ERROR_GRACE)
         try:
             answer = self._run_app(environ, limit)
         finally:
