@@ -27,10 +27,11 @@ what is already queued on its listener, closes it, closes idle connections and f
 request in flight (``graceful_timeout``). Every response the worker writes itself carries the
 app's security headers (:mod:`.headers`).
 
-The app's side of the contract: the body is read before the app runs, so :func:`start_body` and
-:func:`end_body` do nothing; a body that failed (deadline, framing) raises its error when the app
-reads it, and the app answers it in its route's format; :func:`close_after` closes the
-connection after the response.
+A body too slow is answered 408 by the worker, in the format of the route it addresses
+(LibreTranslate's ``{"error"}`` or problem+json), without taking a thread. The app's side of the
+contract: the body is read before the app runs, so :func:`start_body` and :func:`end_body` do
+nothing; a malformed chunked body raises its gunicorn error when the app reads it, and the app
+answers 400 in its route's format; :func:`close_after` closes the connection after the response.
 """
 
 from __future__ import annotations
@@ -679,6 +680,11 @@ class Worker(GeventWorker):
                 body, unread = self._read_body(conn, req, length, max_body, limit)
             except _ClientGone:
                 return "close"
+        if isinstance(body, FailedBody) and isinstance(body.error, DeadlineExceeded):
+            # Answered here, in the route's format: slow clients cost no thread, even to be refused.
+            detail = "the request body did not arrive in time"
+            self._answer_and_close(conn, 408, detail, "body_timeout", self._style(req))
+            return "closed"
         environ["wsgi.input"] = body
         if isinstance(body, FailedBody):  # the app only words the error: it may take a moment more
             limit = max(limit, time.monotonic() + ERROR_GRACE)
@@ -762,7 +768,6 @@ class Worker(GeventWorker):
                     return spool, True  # the app answers 413 (it reads past its limit)
         except DeadlineExceeded as exc:
             spool.close()
-            self._event("body_timeout", received=total)
             return FailedBody(exc), True
         except NoMoreData:
             spool.close()
