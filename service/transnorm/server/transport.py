@@ -417,6 +417,9 @@ class Worker(GeventWorker):
     def init_process(self) -> None:
         from ..settings import Settings
 
+        if self.cfg.is_ssl:  # this worker speaks plain HTTP/1.1: never serve TLS settings silently
+            raise RuntimeError("transnorm's worker does not terminate TLS; put a TLS proxy in front")
+
         self.settings = Settings.from_env()
         self.log.error_log.addFilter(_WithoutRequestText())
         self.connections: dict[Connection, gevent.Greenlet] = {}
