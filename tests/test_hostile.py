@@ -5,14 +5,16 @@ leaves document text out of the log."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
-import threading
 import time
 import urllib.parse
 
 import pytest
 from conftest import http_get, http_post, running_server
+
+pytestmark = pytest.mark.slow
 
 SECRET = "SECRET-DOCUMENT-TEXT"
 
@@ -154,58 +156,36 @@ def test_a_client_sending_at_the_minimum_rate_is_served(hostile):
     assert reply.startswith(b"HTTP/1.1 200"), reply
 
 
-def test_trickling_clients_do_not_stop_the_server(real_settings, tmp_path):
-    """Eight connections trickle a declared 10 kB body one byte every 2 s, against the default
-    deadlines and threads (one worker): probes of /healthz and small /v1/normalize requests are
-    still answered, and the trickling connections are cut with 408."""
-    with running_server(real_settings.pipeline.models_dir, tmp_path, args=("--workers", "1")) as (base, _):
-        stop = threading.Event()
-        cut: list[bytes] = []
+def test_a_hundred_hostile_clients_of_each_kind_leave_normal_requests_answered(real_settings, tmp_path):
+    """100 clients of each kind at once (slow headers, slow bodies with Content-Length and
+    chunked, a trickle above the minimum rate, readers that never read, idle connections, idle
+    keep-alive connections), each reconnecting when cut, against the server as `transnorm serve`
+    starts it by default; meanwhile /healthz and a small /v1/normalize are probed ten times a
+    second (transnorm.devtools.hostile)."""
+    from transnorm.devtools import hostile
+    from transnorm.settings import Settings
 
-        def trickle() -> None:
-            with socket.create_connection(("127.0.0.1", _port(base)), timeout=40) as s:
-                s.sendall(
-                    b"POST /v1/normalize HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
-                    b"Content-Length: 10000\r\n\r\n"
-                )
-                try:
-                    while not stop.is_set():
-                        s.sendall(b"x")
-                        s.settimeout(2.0)
-                        try:
-                            reply = s.recv(100)
-                        except TimeoutError:
-                            continue
-                        cut.append(reply)
-                        return
-                except OSError:
-                    cut.append(b"reset")
-
-        slow = [threading.Thread(target=trickle, daemon=True) for _ in range(8)]
-        for t in slow:
-            t.start()
-        time.sleep(1)
-        answered: list[bool] = []
-        deadline = time.monotonic() + 14
-        while time.monotonic() < deadline:
-            for probe in (
-                lambda: http_get(base + "/healthz", timeout=4)[0],
-                lambda: http_post(base + "/v1/normalize", "短句。".encode(), "text/plain", timeout=4)[0],
-            ):
-                started = time.monotonic()
-                try:
-                    ok = probe() == 200 and time.monotonic() - started <= 4
-                except OSError:
-                    ok = False
-                answered.append(ok)
-            time.sleep(0.2)
-        stop.set()
-        for t in slow:
-            t.join(5)
-    share = sum(answered) / len(answered)
-    print(f"\nprobes answered within 4 s: {sum(answered)}/{len(answered)} ({share:.0%})")
-    assert share >= 0.9
-    assert len(cut) == 8 and all(r.startswith(b"HTTP/1.1 408") for r in cut), cut
+    plan = hostile.Plan(clients=100, hold=25)  # readers that never read are cut after ~20 s
+    default_max_bytes = str(Settings.model_fields["max_bytes"].default)
+    env = {"TRANSNORM_MAX_BYTES": default_max_bytes}
+    with running_server(real_settings.pipeline.models_dir, tmp_path, env, args=()) as (base, proc):
+        report = asyncio.run(hostile.run(plan, base, proc.pid))
+    print("\n" + hostile.format_report(report))
+    probes, kinds = report.probes, report.kinds
+    assert probes["count"] >= 200
+    assert probes["no_answer"] == 0 and probes["server_errors"] == 0, probes["late"]
+    assert probes["in_time"] >= 0.99 * probes["count"], probes["late"]
+    # Every kind was held at once and cut as it should be; the trickle is above the minimum rate.
+    for kind in ("slow_headers", "slow_body", "slow_chunked"):
+        assert kinds[kind]["ended"].get("408", 0) >= 100, (kind, kinds[kind])
+    assert kinds["idle"]["ended"].get("closed", 0) >= 100, kinds["idle"]
+    assert kinds["idle_keepalive"]["ended"].get("closed", 0) >= 100, kinds["idle_keepalive"]
+    assert kinds["slow_reader"]["ended"].get("reset", 0) >= 90, kinds["slow_reader"]
+    assert kinds["trickle"]["held_at_end"] == 100 and not kinds["trickle"]["ended"], kinds["trickle"]
+    assert all(k["connect_failed"] == 0 for k in kinds.values()), kinds
+    # Memory bounded: 700 connections and their requests cost the server tens of MiB, not hundreds.
+    memory = report.memory
+    assert memory["pss_peak_mib"] - memory["pss_start_mib"] < 200, memory
 
 
 @pytest.mark.parametrize("path", ["/translate", "/detect", "/v1/normalize", "/v1/normalize/batch"])

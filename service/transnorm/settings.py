@@ -147,7 +147,12 @@ class ServiceSettings(_Section):
     port: int = Field(8000, ge=0, le=65535, description="port `serve` binds")
     workers: int = Field(1, ge=1, description="gunicorn worker processes")
     http_threads: int = Field(16, ge=1, description="request threads per worker")
-    request_timeout: int = Field(120, ge=1, description="seconds before a stuck worker is replaced")
+    request_timeout: int = Field(
+        120,
+        ge=1,
+        description="seconds a request may take from its first byte to its response's last (408 while it "
+        "is read, 503 if not answered, cut while it is written)",
+    )
     header_timeout: float = Field(
         10.0,
         gt=0,
@@ -159,7 +164,15 @@ class ServiceSettings(_Section):
         description="seconds a request's body may take, extended by one per min_rate bytes (408 after)",
     )
     min_rate: int = Field(
-        500, ge=1, description="bytes per second a client must send to earn more time for its request"
+        500,
+        ge=1,
+        description="bytes per second a client must send (or read) to earn more time for its request "
+        "(or response)",
+    )
+    max_connections: int = Field(
+        10000,
+        ge=1,
+        description="connections a worker holds at once, slow and idle ones included (503 beyond)",
     )
     api_keys: CliSuppress[Annotated[tuple[str, ...], NoDecode]] = Field(
         (),

@@ -22,14 +22,19 @@ bind = [
     else f"{_settings.service.host}:{_settings.service.port}"
 ]
 workers = _settings.service.workers
-threads = _settings.service.http_threads
-# gthread with deadlines on reading requests: slow clients get 408 and free their thread.
+# Evented (gevent, not monkey-patched): a slow or idle connection holds a greenlet, the app runs
+# in TRANSNORM_HTTP_THREADS OS threads; every phase of a request has a deadline (transport.py).
 worker_class = "transnorm.server.transport.Worker"
+worker_connections = _settings.service.max_connections
 loglevel = "info"
 preload_app = False
-# A request slower than this is aborted and its worker replaced: the bounded request time.
-timeout = _settings.service.request_timeout
+# The worker's heartbeat comes from its event loop, which never runs the app: a worker silent
+# this long (loading its models, or stuck) is replaced. Requests have their own deadline
+# (TRANSNORM_REQUEST_TIMEOUT), which the worker enforces itself.
+timeout = 120
+# On SIGTERM a worker finishes the requests it has (at most this long), then exits.
 graceful_timeout = 30
+# Seconds an idle keep-alive connection stays open.
 keepalive = 5
 # Never recycle workers by request count: LibreTranslate deadlocked recycling OpenMP workers.
 max_requests = 0
