@@ -163,10 +163,10 @@ def test_a_hundred_hostile_clients_of_each_kind_leave_normal_requests_answered(r
     starts it by default; meanwhile /healthz and a small /v1/normalize are probed ten times a
     second (transnorm.devtools.hostile)."""
     from transnorm.devtools import hostile
-    from transnorm.settings import Settings
+    from transnorm.settings import PipelineSettings
 
     plan = hostile.Plan(clients=100, hold=25)  # readers that never read are cut after ~20 s
-    default_max_bytes = str(Settings.model_fields["max_bytes"].default)
+    default_max_bytes = str(PipelineSettings.model_fields["max_bytes"].default)
     env = {"TRANSNORM_MAX_BYTES": default_max_bytes}
     with running_server(real_settings.pipeline.models_dir, tmp_path, env, args=()) as (base, proc):
         report = asyncio.run(hostile.run(plan, base, proc.pid))
