@@ -22,6 +22,7 @@ LOOPS = "repeats itself"
 COPIES = "copies its source"
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+_RUN = re.compile(rb"\x01+")
 #: A translation is a loop when one group of 1–4 words, repeated in a row, covers this share of it.
 LOOP_SHARE = 0.8
 #: ... and it has at least this many words.
@@ -62,12 +63,10 @@ def loops(words: list[str]) -> bool:
     longest = 0
     for size in range(1, 5):
         # A group of ``size`` words repeated r times in a row from i: words[k] == words[k + size]
-        # for the (r - 1) * size positions k from i on. The longest run of such positions gives
-        # the most repeats.
-        run = best = 0
-        for same in map(str.__eq__, words, words[size:]):
-            run = run + 1 if same else 0
-            best = max(best, run)
+        # for the (r - 1) * size positions k from i on. The longest run of such positions (a run
+        # of 1 bytes in ``same``) gives the most repeats.
+        same = bytes(map(str.__eq__, words, words[size:]))
+        best = max(map(len, _RUN.findall(same)), default=0)
         if best >= size:
             longest = max(longest, size * (1 + best // size))
     return longest >= LOOP_SHARE * n

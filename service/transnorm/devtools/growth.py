@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import math
 import signal
 import time
@@ -202,7 +203,7 @@ def exponent(sizes: list[int], seconds: list[Any], floor: float = 0.02) -> float
     """k in time ∝ size^k between the last two sizes measured (the first of them over ``floor``
     seconds, so that noise does not count); None if there is no such pair."""
     points = [(n, t) for n, t in zip(sizes, seconds, strict=True) if isinstance(t, float)]
-    for (n1, t1), (n2, t2) in reversed(list(zip(points, points[1:], strict=False))):
+    for (n1, t1), (n2, t2) in reversed(list(itertools.pairwise(points))):
         if t1 >= floor and t2 > 0:
             return math.log(t2 / t1) / math.log(n2 / n1)
     return None
