@@ -141,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     m = msub.add_parser("install", help="install a local .argosmodel file, or download a package by name")
     m.add_argument("package", help="path to an .argosmodel file, or a name such as translate-zh_en or zh")
     m.add_argument("--timeout", type=float, default=60.0, help="download timeout in seconds")
+    m.add_argument("--replace", action="store_true", help="replace the package installed for the same pair")
     _setting_flags(m, "models install")
     m = msub.add_parser("verify", help="check the installed packages against their install record")
     m.add_argument("--load", action="store_true", help="also load each model and translate a word")
@@ -338,12 +339,14 @@ def cmd_models(args: argparse.Namespace) -> int:
     action = args.models_command
     manifest = packages.load_manifest(settings.manifest)
     if action == "list":
-        found = packages.installed(settings.models_dir)
+        found, bad = packages.scan(settings.models_dir)
         print(f"installed in {settings.models_dir}:")
         for info in found:
             print(f"  {info.package} {info.version}  {info.from_code}→{info.to_code}  {info.path}")
         if not found:
             print("  (none)")
+        for path, why in bad:
+            print(f"  not usable: {path}: {why}")
         print("supported (the manifest):")
         for e in manifest:
             size = f"{e.size / 1e6:.0f} MB" if e.size else "size unknown"
@@ -351,11 +354,17 @@ def cmd_models(args: argparse.Namespace) -> int:
         return EXIT_OK
     if action == "install":
         target = Path(args.package)
+        before = packages.installed(settings.models_dir)
         if target.suffix == ".argosmodel" or target.exists():
-            info = packages.install_file(target, settings.models_dir, manifest)
+            info = packages.install_file(target, settings.models_dir, manifest, args.replace)
         else:
-            info = packages.install_name(args.package, settings.models_dir, manifest, args.timeout)
+            info = packages.install_name(
+                args.package, settings.models_dir, manifest, args.timeout, args.replace
+            )
         print(f"installed {info.package} {info.version} ({info.from_code}→{info.to_code}) in {info.path}")
+        for old in before:
+            if (old.from_code, old.to_code) == (info.from_code, info.to_code) or old.path == info.path:
+                print(f"  it replaces {old.package} {old.version} (was in {old.path})")
         return EXIT_OK
     if action == "verify":
         load = None
@@ -367,17 +376,20 @@ def cmd_models(args: argparse.Namespace) -> int:
                 engine.load()
                 engine.translate(info.from_code, ["test"], target=info.to_code)
 
-        if not Path(settings.models_dir).is_dir() and settings.models_dir != default_models_dir():
+        if not Path(settings.models_dir).exists() and settings.models_dir != default_models_dir():
             raise ModelError(
                 f"the models folder {settings.models_dir} does not exist (--models-dir, TRANSNORM_MODELS_DIR)"
             )
         checks = packages.verify(settings.models_dir, load)
+        bad = packages.broken(settings.models_dir)
         for check in checks:
             status = "ok" if check.ok else "PROBLEM: " + "; ".join(check.problems)
             print(f"{check.info.package} {check.info.version}: {status}")
-        if not checks:
+        for path, why in bad:
+            print(f"{path}: PROBLEM: not a usable package: {why}")
+        if not checks and not bad:
             print(f"no packages installed in {settings.models_dir}")
-        return EXIT_OK if all(c.ok for c in checks) else EXIT_MODEL
+        return EXIT_OK if all(c.ok for c in checks) and not bad else EXIT_MODEL
     if action == "setup":
         for line in packages.setup(
             settings.models_dir, settings.model_sources, manifest, online=not args.offline
