@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import typing
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -204,6 +205,12 @@ def cmd_normalize(args: argparse.Namespace) -> int:
     options = _options(args, args.format)
     if args.output is not None:
         _check_output(args.output, args.parents)
+    if args.file == "-" and sys.stdin.isatty():
+        print(
+            "transnorm: reading the document from the terminal: type or paste it, then Ctrl-D "
+            "(or give a FILE: transnorm normalize FILE)",
+            file=sys.stderr,
+        )
     if args.jsonl:
         return _normalize_jsonl(args, settings, options)
     if args.file == "-":
@@ -227,8 +234,21 @@ def cmd_normalize(args: argparse.Namespace) -> int:
         sys.stdout.write(out)
         sys.stdout.flush()
     if not doc.complete:
-        langs = sorted({s.lang for s in doc.spans if s.action == "untranslated"})
-        print(f"transnorm: incomplete: no translation for {', '.join(langs)}", file=sys.stderr)
+        into = "English" if options.target == "en" else options.target
+        why = {
+            "no-model": "no installed package translates {lang} into " + into,
+            "bad-translation": "the model's output was rejected by the quality gate (the JSON's "
+            "warnings say why)",
+            "engine-error": "the model failed on them (the JSON's warnings say how)",
+            "empty-translation": "the model gave an empty translation",
+        }
+        untranslated = Counter((s.lang, str(s.reason)) for s in doc.spans if s.action == "untranslated")
+        for (lang, reason), n in sorted(untranslated.items()):
+            because = why.get(reason, f"reason {reason}").format(lang=lang)
+            print(
+                f"transnorm: incomplete: {n} {lang} span{'s' * (n > 1)} untranslated: {because}",
+                file=sys.stderr,
+            )
         if args.fail_incomplete:
             return EXIT_INCOMPLETE
     return EXIT_OK
