@@ -56,8 +56,9 @@ _ZH = "科尔图诺夫说，会谈将于下周继续进行。官员们在周一�
 _RU = "Переговоры продолжатся на следующей неделе, заявили официальные лица в понедельник. "
 _AR = "قال المسؤولون في بيان يوم الاثنين إن المحادثات ستستمر الأسبوع المقبل. "
 
-#: Generated documents: a name → a unit of text repeated (and cut) to the size wanted.
-SHAPES: dict[str, Callable[[], str]] = {
+#: Generated documents: a name → a unit of text repeated (and cut) to the size wanted, or a head
+#: and such a unit.
+SHAPES: dict[str, Callable[[], str | tuple[str, str]]] = {
     "english": lambda: _EN * 5 + "\n\n",
     "french": lambda: _FR * 5 + "\n\n",
     "han": lambda: _ZH * 3 + "\n\n",
@@ -70,12 +71,24 @@ SHAPES: dict[str, Callable[[], str]] = {
         + _FR
         + "\n\n"
     ),
+    # Prose hard-wrapped in mid-sentence, with no blank line: one logical line of many sentences.
+    "wrapped en": lambda: (
+        "the talks will continue next week, officials said. They met on\n"
+        "monday and agreed to meet again. It was the third\n"
+    ),
+    "wrapped fr": lambda: (
+        "le gouvernement a annoncé de nouvelles mesures. Elles seront\n"
+        "appliquées dès lundi dans la région. Le ministre\n"
+    ),
     # Hard-wrapped lines without a full stop: one logical line, one sentence, a join per line.
     "no punctuation fr": lambda: "le gouvernement a annoncé lundi de nouvelles mesures pour la\n",
     "no punctuation ru": lambda: "переговоры продолжатся на следующей неделе заявили официальные\n",
     "one line en": lambda: "the talks will continue next week, officials said on monday, ",
     "one line han": lambda: "科尔图诺夫说会谈将于下周继续进行官员们在周一的声明中表示双方同意继续对话",
     "tiny lines": lambda: "Menu\nok\nДа\n是\nx.\n",
+    # Page furniture words ("Menu", "Search") on lines of their own after the article: chrome only
+    # beside other chrome, which is decided from the last line up.
+    "weak chrome lines": lambda: ("The article begins here and it is not chrome.\n", "Menu\nSearch\n"),
     "run of a": lambda: "a",
     "run of .": lambda: ".",
     "run of 中": lambda: "中",
@@ -107,8 +120,9 @@ def _deadline(seconds: float) -> Iterator[None]:
 
 def document(shape: str, size: int) -> bytes:
     """``size`` bytes of UTF-8 (cut at a character boundary) of the shape's text."""
-    unit = SHAPES[shape]().encode("utf-8")
-    data = (unit * (size // len(unit) + 1))[:size]
+    made = SHAPES[shape]()
+    head, unit = (made[0].encode(), made[1].encode()) if isinstance(made, tuple) else (b"", made.encode())
+    data = (head + unit * (size // len(unit) + 1))[:size]
     return data.decode("utf-8", "ignore").encode("utf-8")
 
 
