@@ -211,7 +211,8 @@ def _pipeline(
     data: bytes, detector: Detector, limit: float, times: dict[str, float | None], state: dict[str, Any]
 ) -> None:
     """Time plan and assemble through :meth:`Pipeline.normalize_many`: plan is the time to the
-    translation strategy's call, less decoding; assemble the time after it returns."""
+    translation strategy's call, less decoding; assemble the time after it returns (with nothing
+    to translate, the strategy is not called, and plan includes assemble)."""
     pipeline = Pipeline(Settings(max_bytes=len(data) + 1), engine=_EveryLanguage(), detector=detector)
     marks: dict[str, float] = {}
 
@@ -223,6 +224,7 @@ def _pipeline(
         signal.setitimer(signal.ITIMER_PROF, limit)  # assemble gets a limit of its own
         return answers
 
+    state["pairs"] = []  # a document with nothing to translate never calls the strategy
     started = time.process_time()
     try:
         with _deadline(limit):
