@@ -145,16 +145,18 @@ def scan(models_dir: str | Path) -> tuple[list[PackageInfo], list[tuple[Path, st
                 raise ModelError(f"the models folder {models_dir} is not a folder")
             return [], []
         paths = sorted(models_dir.iterdir())
-        for path in paths:
-            if not path.is_dir() or path.name.startswith("."):
-                continue
-            try:
-                found.append(PackageInfo.from_dir(path))
-            except ModelError as exc:
-                if (path / "metadata.json").exists():
-                    bad.append((path, str(exc)))
     except OSError as exc:
         raise ModelError(f"cannot read the models folder {models_dir}: {exc.strerror or exc}") from None
+    for path in paths:
+        try:
+            if not path.is_dir() or path.name.startswith("."):
+                continue
+            found.append(PackageInfo.from_dir(path))
+        except (ModelError, OSError) as exc:
+            with contextlib.suppress(OSError):
+                if not (path / "metadata.json").exists():
+                    continue  # not a package folder at all
+            bad.append((path, str(exc)))
     return found, bad
 
 
