@@ -256,6 +256,15 @@ def test_the_size_and_ratio_limits(tmp_path, tiny_package):
     assert models.install_file(small, tmp_path / "m").version == "0.1"
 
 
+def test_an_archive_of_too_many_files_is_refused(tmp_path, tiny_package):
+    many = tmp_path / "many.argosmodel"
+    empty = _entry_bytes(b"")
+    _write_zip(many, _package_entries(tiny_package, **{f"x/{i}": empty for i in range(10_001)}))
+    with pytest.raises(ModelError, match="holds 10008 files; a package has a few dozen"):
+        models.install_file(many, tmp_path / "m")
+    assert _nothing_left(tmp_path / "m")
+
+
 def test_an_archive_whose_directory_lies_about_sizes_is_refused(tmp_path, tiny_package):
     """A model.bin declared as 1 KB whose data inflates to 64 MiB: extraction stops at the lie."""
     data, crc, _ = _deflated_zeros(64)

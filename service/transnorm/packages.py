@@ -58,6 +58,8 @@ class Limits:
     #: ``metadata.json`` and ``model/config.json``, read whole into memory: real ones are under
     #: 2 KB. Installed packages are held to it too, so no command reads a huge one.
     metadata_bytes: int = 1024**2
+    #: Files and folders in the archive: real packages have under 50 (with stanza's).
+    members: int = 10_000
 
 
 LIMITS = Limits()
@@ -322,6 +324,10 @@ def _check_layout(path: Path, members: list[zipfile.ZipInfo]) -> str:
 
 def _check_sizes(path: Path, members: list[zipfile.ZipInfo], limits: Limits) -> None:
     """Refuse an archive whose directory says it unpacks to too much, or compresses like a bomb."""
+    if len(members) > limits.members:
+        raise ModelError(
+            f"{path} holds {len(members)} files; a package has a few dozen (the limit is {limits.members})"
+        )
     unpacked = sum(info.file_size for info in members)
     archive_bytes = max(1, path.stat().st_size)
     if unpacked > limits.ratio_floor and unpacked > limits.ratio * archive_bytes:
