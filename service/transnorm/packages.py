@@ -490,7 +490,12 @@ def _argos_reads(package_dir: Path) -> None:
 
 
 class AlreadyInstalled(ModelError):
-    """A package for the same language pair is installed, and replacing it was not asked for."""
+    """A package for the same language pair is installed (``installed``), and replacing it was not
+    asked for."""
+
+    def __init__(self, message: str, installed: PackageInfo) -> None:
+        super().__init__(message)
+        self.installed = installed
 
 
 def install_file(
@@ -531,7 +536,8 @@ def install_file(
         raise AlreadyInstalled(
             f"{old.package} {old.version} ({old.from_code}→{old.to_code}) is already installed in "
             f"{old.path}; one package per language pair is used: add --replace to replace it with "
-            f"{meta['package_version']} from {path.name}"
+            f"{meta['package_version']} from {path.name}",
+            old,
         )
     created = not models_dir.exists()
     installed_ok = False
@@ -613,7 +619,8 @@ def install_name(
             if (old.from_code, old.to_code) == (entry.from_code, entry.to_code):
                 raise AlreadyInstalled(
                     f"{old.package} {old.version} ({old.from_code}→{old.to_code}) is already installed "
-                    f"in {old.path}; add --replace to replace it with {entry.version} from the index"
+                    f"in {old.path}; add --replace to replace it with {entry.version} from the index",
+                    old,
                 )
     with tempfile.TemporaryDirectory(prefix="transnorm-download-") as tmp:
         return install_file(download(entry, Path(tmp), timeout), models_dir, entries, replace)
@@ -724,6 +731,12 @@ def setup(
             have.add((info.from_code, info.to_code, info.version))
             report.append(f"installed {info.package} {info.version} from {path}")
             changed = True
+        except AlreadyInstalled as exc:
+            old = exc.installed
+            report.append(
+                f"skipped {path}: {old.package} {old.version} is installed for {old.from_code}→{old.to_code} "
+                f"(to use this one instead: transnorm models install --replace {path})"
+            )
         except ModelError as exc:
             report.append(f"skipped {path}: {exc}")
     if not installed(models_dir) and online:
