@@ -5,6 +5,11 @@ Packages are Argos Translate ``.argosmodel`` files (a zip of one folder: ``metad
 lists the installed ones (the registry), reads the supported-packages manifest (package data),
 and installs, verifies and sets them up. It never runs a model: inference is
 :mod:`transnorm.engine`. Nothing is downloaded except by an explicit install of a package *name*.
+
+An archive is held to :class:`Limits` (unpacked size, compression ratio, metadata size, file count)
+and its ``model.bin`` header is read and checked (our own reader: CTranslate2 has no call that
+checks a file without loading the whole model) before a package is installed; one package per
+language pair is installed, and replacing it is asked for explicitly.
 """
 
 from __future__ import annotations
