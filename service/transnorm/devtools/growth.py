@@ -17,6 +17,7 @@ import contextlib
 import itertools
 import math
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -326,14 +327,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated: " + ", ".join(SHAPES))
     parser.add_argument("--limit", type=float, default=LIMIT, help="seconds a stage may take on one input")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
-    parser.add_argument("--verbose", action="store_true", help="print each measurement as it is made")
+    parser.add_argument(
+        "--verbose", action="store_true", help="print each measurement to stderr as it is made"
+    )
     args = parser.parse_args(argv)
     sizes = tuple(int(float(s)) for s in args.sizes.split(",") if s.strip())
     shapes = tuple(s.strip() for s in args.shapes.split(",") if s.strip())
     unknown = [s for s in shapes if s not in SHAPES]
     if unknown:
         parser.error(f"unknown shapes: {', '.join(unknown)}")
-    printer = (lambda line: print(line, flush=True)) if args.verbose else None
+    printer = (lambda line: print(line, file=sys.stderr, flush=True)) if args.verbose else None
     result = run(sizes, shapes, args.limit, printer)
     if args.json:
         import json
