@@ -89,7 +89,7 @@ SHAPES: dict[str, Callable[[], str | tuple[str, str]]] = {
     "tiny lines": lambda: "Menu\nok\nДа\n是\nx.\n",
     # Page furniture words ("Menu", "Search") on lines of their own after the article: chrome only
     # beside other chrome, which is decided from the last line up.
-    "weak chrome lines": lambda: ("The article begins here and it is not chrome.\n", "Menu\nSearch\n"),
+    "weak chrome lines": lambda: ("The article begins here and it is not chrome.\n", "Menu\n"),
     "run of a": lambda: "a",
     "run of .": lambda: ".",
     "run of 中": lambda: "中",
@@ -236,6 +236,7 @@ def _pipeline(
             times["assemble"] = None
         else:
             times["plan"] = None
+            state.pop("pairs")  # nothing was planned: the gate has nothing to be timed on
         return
     if not isinstance(document, Document):
         raise document
