@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import struct
 import threading
 from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 import cachetools
 
 from .errors import ModelError
-from .packages import PackageInfo, installed
+from .packages import PackageInfo, installed, read_model_header
 from .settings import PipelineSettings, Settings, default_models_dir
 from .translate import EngineStats, Translation
 
@@ -48,37 +47,13 @@ def model_positions(model_dir: Path) -> int:
     """How many positions the model has: the rows of its stored position encodings (read from
     ``model.bin`` without loading it), else :data:`DEFAULT_POSITIONS`."""
     try:
-        shapes = _variable_shapes(model_dir / "model.bin")
-    except (OSError, struct.error, UnicodeDecodeError, ValueError):
+        variables = read_model_header(model_dir / "model.bin").variables
+    except ModelError:
         return DEFAULT_POSITIONS
     rows = [
-        dims[0] for name, dims in shapes.items() if name.endswith("position_encodings/encodings") and dims
+        dims[0] for name, dims in variables.items() if name.endswith("position_encodings/encodings") and dims
     ]
     return min(rows) if rows else DEFAULT_POSITIONS
-
-
-def _variable_shapes(path: Path) -> dict[str, list[int]]:
-    """Variable names and shapes of a CTranslate2 ``model.bin`` (its data is skipped, not read)."""
-    with path.open("rb") as f:
-
-        def number(fmt: str) -> int:
-            return struct.unpack(fmt, f.read(struct.calcsize(fmt)))[0]
-
-        def string() -> str:
-            return f.read(number("H"))[:-1].decode("utf-8")
-
-        version = number("I")
-        if version >= 2:
-            string()  # spec name
-            number("I")  # revision
-        shapes = {}
-        for _ in range(number("I")):
-            name = string()
-            dims = [number("I") for _ in range(number("B"))]
-            number("B")  # data type
-            f.seek(number("I"), 1)
-            shapes[name] = dims
-        return shapes
 
 
 class TranslationCache:
