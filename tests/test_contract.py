@@ -4,7 +4,7 @@ by construction — checked here from each side."""
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, FakeEngine
+from conftest import FakeEngine
 from transnorm import Pipeline, Settings
 from transnorm.options import Options
 from transnorm.server import create_app
@@ -87,9 +87,3 @@ def test_metrics_cover_every_endpoint(app):
     metrics = client.get("/metrics").get_data(as_text=True)
     for rule, _ in _operations(app):
         assert f'transnorm_http_requests_total{{endpoint="{rule.rule}"' in metrics, rule.rule
-
-
-def test_readme_endpoint_table_is_generated_from_the_spec():
-    from transnorm.devtools.docs import endpoint_table
-
-    assert endpoint_table() in (ROOT / "README.md").read_text()
