@@ -4,17 +4,14 @@ by construction — checked here from each side."""
 from __future__ import annotations
 
 import pytest
-from conftest import FakeEngine
-from transnorm import Pipeline, Settings
+from transnorm import Settings
 from transnorm.options import Options
-from transnorm.server import create_app
 from transnorm.server.declare import declaration
 
 
 @pytest.fixture
-def app(detector):
-    settings = Settings(api_keys=("k1",), requests_per_minute=1000)
-    return create_app(settings, Pipeline(settings, engine=FakeEngine(), detector=detector), background=False)
+def app(make_app):
+    return make_app(Settings(api_keys=("k1",), requests_per_minute=1000))
 
 
 def _operations(app):

@@ -253,17 +253,11 @@ def test_libretranslate_alternatives_that_int_cannot_read_are_400(hostile, value
         assert status == 400 and "alternatives" in json.loads(body)["error"], body
 
 
-def test_no_static_route_even_with_a_static_folder(tmp_path, monkeypatch, detector):
-    from conftest import FakeEngine
-    from transnorm import Pipeline, Settings
-    from transnorm.server import create_app
-
+def test_no_static_route_even_with_a_static_folder(tmp_path, monkeypatch, make_app):
     (tmp_path / "static").mkdir()
     (tmp_path / "static" / "secret.txt").write_text("do not serve")
     monkeypatch.chdir(tmp_path)
-    app = create_app(
-        Settings(), Pipeline(Settings(), engine=FakeEngine(), detector=detector), background=False
-    )
+    app = make_app()
     assert all(rule.endpoint != "static" for rule in app.url_map.iter_rules())
     assert app.test_client().get("/static/secret.txt").status_code == 404
 

@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from transnorm import Pipeline, Settings
 from transnorm.quality import COPIES, LOOPS, NOT_LATIN, copies, loops, rejection
-from transnorm.server import create_app
 from transnorm.translate import Translation
 
 SHARED = ROOT.parent / "shared" / "models" / "synthetic-test-only"
@@ -70,10 +69,8 @@ def test_library_marks_rejections_and_keeps_the_output(detector):
     assert not doc.complete
 
 
-def test_http_v1_and_libretranslate_use_the_same_gate(detector):
-    client = create_app(
-        Settings(), Pipeline(Settings(), engine=Echo(), detector=detector), background=False
-    ).test_client()
+def test_http_v1_and_libretranslate_use_the_same_gate(make_app):
+    client = make_app(engine=Echo()).test_client()
     r = client.post("/v1/normalize", data="Intro. 科尔图诺夫说。".encode(), content_type="text/plain")
     assert r.status_code == 200 and r.json["complete"] is False
     assert [s["reason"] for s in r.json["spans"] if s["lang"] == "zh"] == ["bad-translation"]

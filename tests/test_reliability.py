@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEEDS, FakeEngine, run_cli
 from transnorm import DecodeError, Options, OptionsError, Pipeline, Settings
-from transnorm.server import create_app
 
 TEN_MB_ONE_LINE = b"x" * 10_000_000
 HUNDRED_K_LINES = b"a\n" * 100_000
@@ -56,10 +55,8 @@ def test_catalogue_library(lib, name, data, expected):
 
 
 @pytest.fixture(scope="module")
-def http(detector):
-    pipeline = Pipeline(Settings(max_bytes=11_000_000), engine=FakeEngine(), detector=detector)
-    app = create_app(Settings(max_bytes=11_000_000), pipeline, background=False)
-    return app.test_client()
+def http(make_app):
+    return make_app(Settings(max_bytes=11_000_000)).test_client()
 
 
 @pytest.mark.parametrize("name, data, expected", CATALOGUE, ids=[c[0] for c in CATALOGUE])
