@@ -16,8 +16,6 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("schemathesis")
-
 
 def test_schemathesis_finds_nothing(server, tmp_path):
     examples = os.environ.get("TRANSNORM_API_FUZZ_EXAMPLES", "50")

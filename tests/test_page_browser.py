@@ -21,7 +21,7 @@ def browser(tmp_path_factory):
         if os.environ.get("TRANSNORM_REQUIRE_BROWSER") == "1":
             pytest.fail("Chromium and chromedriver are required (apt-get install chromium chromium-driver)")
         pytest.skip("Chromium not installed")
-    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()

@@ -238,7 +238,7 @@ def test_metrics_openapi_docs_page(client):
 
 
 def test_openapi_is_valid(client):
-    openapi_spec_validator = pytest.importorskip("openapi_spec_validator")
+    import openapi_spec_validator
 
     openapi_spec_validator.validate(client.get("/openapi.json").json)
 
