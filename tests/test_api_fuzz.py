@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # schemathesis against a real gunicorn server
+
 
 def test_schemathesis_finds_nothing(server, tmp_path):
     examples = os.environ.get("TRANSNORM_API_FUZZ_EXAMPLES", "50")

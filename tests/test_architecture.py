@@ -72,6 +72,7 @@ def _modules() -> dict[str, Path]:
     return {name(p): p for p in PACKAGE.rglob("*.py")}
 
 
+@pytest.mark.slow
 def test_runtime_path_imports_no_development_tool_and_no_ray(real_settings):
     code = (
         "import sys, transnorm\n"
@@ -121,6 +122,7 @@ def _readme_library_example() -> str:
     return next(b.code for b in readme_blocks() if b.lang == "python" and "transnorm.normalize(" in b.code)
 
 
+@pytest.mark.slow
 def test_non_editable_install_runs_the_readme_example_from_elsewhere(tmp_path):
     target = tmp_path / "site"
     r = subprocess.run(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 from transnorm.devtools import bench
 
@@ -19,6 +20,7 @@ def _is_rate(rate: float, count: float, seconds: float, digits: int, count_digit
     return low - 0.5 * 10.0**-digits <= rate <= high + 0.5 * 10.0**-digits
 
 
+@pytest.mark.slow
 def test_translation_section_compares_like_with_like(real_settings):
     result = bench.bench_translation(real_settings.models_dir, quick=True, beams=[real_settings.beam_size])
     ours, raw, argos = (
@@ -57,6 +59,7 @@ def test_distinct_corpus_repeats_no_sentence(tmp_path):
     assert len(han) == 90 and len(set(han)) == 90  # the translation cache can answer none of them
 
 
+@pytest.mark.slow
 def test_batch_with_workers_after_models_are_loaded(tmp_path, real_settings):
     """Regression: forking workers from a process holding a loaded CTranslate2 model hung.
     Run in a subprocess so that a hang fails the test instead of the suite."""

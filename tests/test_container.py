@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -53,6 +54,7 @@ def test_dockerfile_runs_only_commands_tested_here():
     assert "python:3.11-slim" in DOCKERFILE
 
 
+@pytest.mark.slow
 def test_build_stage_installs_models_from_the_build_context(tmp_path, tiny_package):
     # The build stage runs in the build context, whose models/ holds .argosmodel files; the
     # manifest is the packaged one.
@@ -84,6 +86,7 @@ def test_build_stage_with_no_models_still_builds(tmp_path):
     assert _run([sys.executable, "-m", "transnorm", "models", "verify"], env).returncode == 0
 
 
+@pytest.mark.slow
 def test_healthcheck_against_the_running_server(server):
     port = server.rsplit(":", 1)[1]
     r = _run([sys.executable, "-m", "transnorm.server.healthcheck"], {"TRANSNORM_PORT": port})
@@ -92,6 +95,7 @@ def test_healthcheck_against_the_running_server(server):
     assert r.returncode == 1
 
 
+@pytest.mark.slow
 def test_the_service_never_imports_torch(real_settings):
     code = (
         "import sys, transnorm\n"

@@ -11,6 +11,8 @@ import sys
 import pytest
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow  # a fixed-time atheris run
+
 # atheris is in the test extra on Linux only; there its absence is a failure, not a skip.
 if sys.platform != "linux":
     pytest.skip("atheris is installed on Linux only", allow_module_level=True)

@@ -89,6 +89,7 @@ MALFORMED_CHUNKS = {
         ("/detect", "application/json"),
     ],
 )
+@pytest.mark.slow
 def test_malformed_chunked_body_is_400_and_never_logged(hostile, path, content_type, name):
     base, log = hostile
     status, headers, body, _ = exchange(base, chunked(path, content_type, MALFORMED_CHUNKS[name]))
@@ -103,6 +104,7 @@ def test_malformed_chunked_body_is_400_and_never_logged(hostile, path, content_t
     assert SECRET not in log.read_text(errors="replace")
 
 
+@pytest.mark.slow
 def test_malformed_request_line_and_headers_are_4xx_and_never_logged(hostile):
     base, log = hostile
     for raw in (
@@ -117,6 +119,7 @@ def test_malformed_request_line_and_headers_are_4xx_and_never_logged(hostile):
     assert SECRET not in log.read_text(errors="replace")
 
 
+@pytest.mark.slow
 def test_slow_headers_and_unfinished_bodies_get_408(hostile):
     base, _ = hostile
     # Headers never finished.
@@ -137,6 +140,7 @@ def test_slow_headers_and_unfinished_bodies_get_408(hostile):
     assert status == 408 and took < 6
 
 
+@pytest.mark.slow
 def test_a_client_sending_at_the_minimum_rate_is_served(hostile):
     """The deadline grows with what arrives: a large body sent steadily is not cut off."""
     base, _ = hostile
@@ -154,6 +158,7 @@ def test_a_client_sending_at_the_minimum_rate_is_served(hostile):
     assert reply.startswith(b"HTTP/1.1 200"), reply
 
 
+@pytest.mark.slow
 def test_trickling_clients_do_not_stop_the_server(real_settings, tmp_path):
     """Eight connections trickle a declared 10 kB body one byte every 2 s, against the default
     deadlines and threads (one worker): probes of /healthz and small /v1/normalize requests are
@@ -208,6 +213,7 @@ def test_trickling_clients_do_not_stop_the_server(real_settings, tmp_path):
     assert len(cut) == 8 and all(r.startswith(b"HTTP/1.1 408") for r in cut), cut
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/translate", "/detect", "/v1/normalize", "/v1/normalize/batch"])
 def test_json_nested_100000_deep_is_400(hostile, path):
     base, _ = hostile
@@ -217,6 +223,7 @@ def test_json_nested_100000_deep_is_400(hostile, path):
     assert status == 400, body
 
 
+@pytest.mark.slow
 def test_lone_surrogates_echoed_back_are_escaped(hostile):
     base, _ = hostile
     cases = [
@@ -234,6 +241,7 @@ def test_lone_surrogates_echoed_back_are_escaped(hostile):
         body.decode("utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["²", "+-1", "--1", "9" * 5000, "1e3", "٣٣", " ", "0x1"])
 def test_libretranslate_alternatives_that_int_cannot_read_are_400(hostile, value):
     base, _ = hostile
@@ -262,6 +270,7 @@ def test_no_static_route_even_with_a_static_folder(tmp_path, monkeypatch, make_a
     assert app.test_client().get("/static/secret.txt").status_code == 404
 
 
+@pytest.mark.slow
 def test_security_headers_on_every_route(hostile):
     base, _ = hostile
     spec = json.loads(http_get(base + "/openapi.json")[1])
@@ -276,6 +285,7 @@ def test_security_headers_on_every_route(hostile):
             assert headers["x-frame-options"] == "DENY"
 
 
+@pytest.mark.slow
 def test_broken_model_answers_503_with_the_cause(tiny_package, tmp_path):
     from transnorm.packages import install_file
 

@@ -418,6 +418,7 @@ _params = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(params=_params, as_form=st.booleans(), path=st.sampled_from(["/translate", "/detect"]))
 def test_any_parameters_get_a_result_or_a_libretranslate_error(client, params, as_form, path):
@@ -445,6 +446,7 @@ def test_any_parameters_get_a_result_or_a_libretranslate_error(client, params, a
 # -- 5. the unmodified clients against the real server -------------------------------------------
 
 
+@pytest.mark.slow
 def test_unmodified_libretranslatepy_client(server):
     from libretranslatepy import LibreTranslateAPI
 
@@ -460,6 +462,7 @@ def test_unmodified_libretranslatepy_client(server):
     assert {"code": "zh-Hans", "name": "Chinese", "targets": ["en"]} in languages
 
 
+@pytest.mark.slow
 def test_unmodified_deep_translator_client(server):
     from deep_translator import LibreTranslator
 
@@ -496,6 +499,7 @@ def _npm_client(tmp_path_factory):
     return cache
 
 
+@pytest.mark.slow
 def test_unmodified_npm_libretranslate_client(server, tmp_path_factory):
     cache = _npm_client(tmp_path_factory)
     script = (

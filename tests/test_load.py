@@ -11,7 +11,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from conftest import SEEDS, running_server
+
+pytestmark = pytest.mark.slow  # a timed load run against a real server
 
 
 def _rss_kb(pid: int) -> int:

@@ -11,6 +11,8 @@ import shutil
 import pytest
 from conftest import SEEDS
 
+pytestmark = pytest.mark.slow  # headless Chromium against a real server
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 

@@ -103,6 +103,7 @@ def test_shared_english_output_package_translates_seed_003(tmp_path, seeds, dete
     assert len(chinese) >= 25 and all(s.action == "translated" for s in chinese) and doc.complete
 
 
+@pytest.mark.slow
 def test_cli_fail_incomplete_exits_5_on_a_rejected_translation(tmp_path, tiny_package):
     """The tiny package answers in English words; a copy of its model that always answers '<unk>'
     replaced by the source (replace_unknowns) gives Chinese back: rejected, exit 5."""

@@ -246,6 +246,7 @@ def test_openapi_is_valid(client):
 # -- the real server (fixture `server` in conftest.py) ------------------------------------
 
 
+@pytest.mark.slow
 def test_real_server_translates_seed_003(server):
     status, _, body = http_post(server + "/v1/normalize", _seed("003"), "text/plain")
     assert status == 200
@@ -255,6 +256,7 @@ def test_real_server_translates_seed_003(server):
     assert han[0]["engine"] == {"name": "argostranslate", "package": "translate-zh_en", "version": "0.1"}
 
 
+@pytest.mark.slow
 def test_real_server_errors(server):
     for data, ctype, status in [
         (b"a\xff", "text/plain", 400),
@@ -269,6 +271,7 @@ def test_real_server_errors(server):
         assert json.loads(body)["detail"]
 
 
+@pytest.mark.slow
 def test_two_workers_agree_and_metrics_add_up(server):
     # Sentences no other test sent, so neither worker's cache holds any of them: CTranslate2's
     # numerics may differ with batch composition, and a cache hit changes the composition.
