@@ -177,3 +177,17 @@ def test_ci_runs_the_readme_test_command_verbatim_and_fails_with_it():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "set -euo pipefail" in ci and ci.rstrip().splitlines()[-1] == tests  # its status is CI's status
     assert "mkdocs build --strict" in ci
+
+
+def test_the_documentation_site_builds_without_a_warning(tmp_path):
+    """mkdocs build --strict: every page in the nav, every link and anchor resolved (CI builds it too)."""
+    mkdocs = Path(sys.executable).with_name("mkdocs")
+    r = subprocess.run(
+        [str(mkdocs), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert (tmp_path / "site" / "settings" / "index.html").is_file()
