@@ -133,6 +133,7 @@ def test_real_server_limit_is_shared_by_workers_and_survives_restarts(real_setti
             except OSError:
                 pass
             time.sleep(0.1)
+        assert len(new) == 2 and not set(new) & set(old), (old, new)  # both replaced, and ready
         assert post() == 429
         status, headers, body = http_post(
             base + "/translate", json.dumps({"q": "Hi"}).encode(), "application/json"
