@@ -5,10 +5,22 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 from transnorm.devtools import bench
 
 
+def _is_rate(rate: float, count: float, seconds: float, digits: int, count_digits: int | None = None) -> bool:
+    """Whether ``rate`` is ``count`` over ``seconds`` as the benchmark reports them: each rounded
+    (seconds to 3 digits, the rate to ``digits``, the count to ``count_digits`` when it is)."""
+    assert seconds > 0
+    count_slack = 0.5 * 10.0**-count_digits if count_digits is not None else 0.0
+    low = (count - count_slack) / (seconds + 0.0005)
+    high = (count + count_slack) / (seconds - 0.0005) if seconds > 0.0005 else float("inf")
+    return low - 0.5 * 10.0**-digits <= rate <= high + 0.5 * 10.0**-digits
+
+
+@pytest.mark.slow
 def test_translation_section_compares_like_with_like(real_settings):
     result = bench.bench_translation(
         real_settings.pipeline.models_dir, quick=True, beams=[real_settings.pipeline.beam_size]
@@ -20,14 +32,24 @@ def test_translation_section_compares_like_with_like(real_settings):
     )
     assert ours["sentences"] == raw["sentences"] > 0  # the raw run gets exactly what transnorm sent
     assert argos["sentences"] > 0 and argos["beam_size"] >= 1
-    for key in ("ratio_to_ctranslate2", "speedup_vs_argostranslate", "speedup_vs_argostranslate_tokens"):
-        assert result[key] > 0
+    # Each rate is its own count over its own time, and each ratio is ours over the right one.
+    for run in (ours, raw, argos):
+        assert run["output_tokens"] > 0
+        assert _is_rate(run["sentences_per_s"], run["sentences"], run["seconds"], digits=3), run
+        assert _is_rate(run["tokens_per_s"], run["output_tokens"], run["seconds"], digits=1), run
+    for key, other, unit in (
+        ("ratio_to_ctranslate2", raw, "sentences_per_s"),
+        ("speedup_vs_argostranslate", argos, "sentences_per_s"),
+        ("speedup_vs_argostranslate_tokens", argos, "tokens_per_s"),
+    ):
+        assert result[key] == round(ours[unit] / other[unit], 3), key
 
 
 def test_english_section_finds_the_planted_sentences():
     result = bench.bench_english(quick=True)
     assert result["recall_ok"] is True and result["foreign_spans"] == 2
-    assert result["megabytes"] >= 1.9 and result["mb_per_s"] > 0
+    assert result["megabytes"] >= 1.9
+    assert _is_rate(result["mb_per_s"], result["megabytes"], result["seconds"], digits=2, count_digits=2)
 
 
 def test_distinct_corpus_repeats_no_sentence(tmp_path):
@@ -39,6 +61,7 @@ def test_distinct_corpus_repeats_no_sentence(tmp_path):
     assert len(han) == 90 and len(set(han)) == 90  # the translation cache can answer none of them
 
 
+@pytest.mark.slow
 def test_batch_with_workers_after_models_are_loaded(tmp_path, real_settings):
     """Regression: forking workers from a process holding a loaded CTranslate2 model hung.
     Run in a subprocess so that a hang fails the test instead of the suite."""

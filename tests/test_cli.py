@@ -52,6 +52,7 @@ def test_too_large_input():
     assert r.returncode == 3 and b"limit is 10" in r.stderr
 
 
+@pytest.mark.slow
 def test_text_and_html_formats(tmp_path):
     seed = next(SEEDS.glob("004_*.txt"))
     r = run(["normalize", str(seed), "--format", "text", "--markers", "none"])
@@ -76,6 +77,7 @@ def test_models_commands_without_packages(tmp_path):
     assert r.returncode == 4 and b"no such file" in r.stderr
 
 
+@pytest.mark.slow
 def test_evaluate_command_prints_scores():
     r = run(["evaluate", "--json"])
     scores = json.loads(r.stdout)
@@ -88,6 +90,7 @@ def installed_dir(real_settings):
     return str(real_settings.pipeline.models_dir)
 
 
+@pytest.mark.slow
 def test_batch_over_seeds_with_a_real_package(tmp_path, installed_dir):
     out = tmp_path / "out"
     r = run(
@@ -122,6 +125,7 @@ def test_batch_over_seeds_with_a_real_package(tmp_path, installed_dir):
     assert [r["status"] for r in report] == ["unchanged"] * 5
 
 
+@pytest.mark.slow
 def test_batch_reports_a_bad_file_and_goes_on(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
@@ -158,6 +162,7 @@ def test_batch_reports_a_bad_file_and_goes_on(tmp_path):
     assert (summary["unchanged"], summary["incomplete"], summary["with_warnings"]) == (2, 1, 1)
 
 
+@pytest.mark.slow
 def test_batch_follows_symbolic_links_only_when_asked(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     (elsewhere / "sub").mkdir(parents=True)
@@ -189,6 +194,7 @@ def test_read_input_refuses_fifos_and_oversized_files_without_reading(tmp_path):
     assert read_input(fifo, 500) == b"x" * 500
 
 
+@pytest.mark.slow
 def test_batch_rewrites_a_changed_or_damaged_output(tmp_path):
     src = tmp_path / "in"
     src.mkdir()

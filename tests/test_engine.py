@@ -224,6 +224,7 @@ def test_batch_confines_an_engine_error_to_its_file_and_sentence(tmp_path, real_
         assert json.loads((tmp_path / "out" / f"{name}.txt.json").read_text())["complete"] is True
 
 
+@pytest.mark.slow
 def test_batch_cli_translates_sentences_longer_than_the_model(tmp_path, short_model_dir):
     src = tmp_path / "in"
     src.mkdir()
@@ -284,6 +285,7 @@ def poisoned_server(short_model_dir, tmp_path):
         proc.wait(30)
 
 
+@pytest.mark.slow
 def test_real_gunicorn_innocent_requests_answer_while_a_poisoned_one_shares_their_batch(poisoned_server):
     import concurrent.futures
 

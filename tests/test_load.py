@@ -11,14 +11,19 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from conftest import SEEDS, running_server
+
+pytestmark = pytest.mark.slow  # a timed load run against a real server
 
 
 def _rss_kb(pid: int) -> int:
+    """Resident memory of a live process, in kB; an error when it cannot be read (a worker that
+    exited has no VmRSS line: it must not read as zero, which would make the check below hold)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
-    return 0
+    raise AssertionError(f"no resident memory for pid {pid}")
 
 
 def _workers(pid: int) -> list[int]:
@@ -64,6 +69,8 @@ def test_load_concurrency_16(real_settings, tmp_path):
         assert counts["errors"] == 0 and counts["ok"] > 0, (counts, kinds)
         assert _workers(proc.pid) == workers, "a worker was restarted"
         assert rss_warm, "warm-up sample missing"
+        # A worker holding the app and a loaded model is tens of MB: anything less is a misreading.
+        assert min(rss_warm + rss_end) > 30_000, (rss_warm, rss_end)
         for warm, end in zip(rss_warm, rss_end, strict=True):
             assert end <= warm * 1.10, (rss_warm, rss_end)
         print(

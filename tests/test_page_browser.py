@@ -11,6 +11,8 @@ import shutil
 import pytest
 from conftest import SEEDS
 
+pytestmark = pytest.mark.slow  # headless Chromium against a real server
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
@@ -21,7 +23,7 @@ def browser(tmp_path_factory):
         if os.environ.get("TRANSNORM_REQUIRE_BROWSER") == "1":
             pytest.fail("Chromium and chromedriver are required (apt-get install chromium chromium-driver)")
         pytest.skip("Chromium not installed")
-    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()

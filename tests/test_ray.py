@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli
 
+pytestmark = pytest.mark.slow  # Ray clusters
+
 try:
     import ray  # noqa: F401
 except ImportError:
