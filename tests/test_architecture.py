@@ -192,3 +192,19 @@ def test_the_documentation_site_builds_without_a_warning(tmp_path):
     )
     assert r.returncode == 0, r.stderr[-3000:]
     assert (tmp_path / "site" / "settings" / "index.html").is_file()
+
+
+def test_the_architecture_page_names_every_module():
+    """docs/architecture.md is the newcomer's map: every module of the package (and every
+    sub-package) is named in it, so a new stage cannot land without its row."""
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    package = ROOT / "service" / "transnorm"
+    missing = []
+    for path in sorted(package.iterdir()):
+        if path.name in ("__init__.py", "__main__.py", "__pycache__", "data", "devtools"):
+            continue
+        if path.suffix == ".py" and f"`{path.name}`" not in page:
+            missing.append(path.name)
+        elif path.is_dir() and f"`{path.name}/`" not in page:
+            missing.append(path.name + "/")
+    assert not missing, f"docs/architecture.md does not name {missing}"
