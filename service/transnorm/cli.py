@@ -316,7 +316,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
             def load(info: packages.PackageInfo) -> None:
                 engine = ArgosEngine(settings.pipeline, [info])
-                engine.load()
+                engine.load(["all"])
                 engine.translate(info.from_code, ["test"], target=info.to_code)
 
         if (
