@@ -215,9 +215,7 @@ class SharedTranslator:
 
     def _count(self, **add: int) -> None:
         with self._lock:
-            self._stats = replace(
-                self._stats, **{k: getattr(self._stats, k) + v for k, v in add.items()}
-            )
+            self._stats = replace(self._stats, **{k: getattr(self._stats, k) + v for k, v in add.items()})
 
     def _run(self) -> None:
         while True:

@@ -9,8 +9,8 @@ translated span from an untouched one. It never claims to translate anything.
 from __future__ import annotations
 
 import io
-import os
 import json
+import os
 import re
 import shutil
 import zipfile
