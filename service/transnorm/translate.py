@@ -202,12 +202,17 @@ class SharedTranslator:
         threading.Thread(target=self._run, name="transnorm-translate", daemon=True).start()
 
     def __call__(self, requests: Sequence[Request], origin: Hashable = None) -> list[Result]:
-        if not requests:
-            return []
+        return self.submit(requests, origin).result()
+
+    def submit(self, requests: Sequence[Request], origin: Hashable = None) -> Future[list[Result]]:
+        """Hand ``requests`` over; the future is done when they are translated."""
         done: Future[list[Result]] = Future()
+        if not requests:
+            done.set_result([])
+            return done
         self._count(calls=1, in_flight=len(requests))
         self._queue.put((requests, done, origin))
-        return done.result()
+        return done
 
     def stats(self) -> BatchStats:
         with self._lock:
