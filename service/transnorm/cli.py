@@ -231,6 +231,8 @@ def _normalize_jsonl(args: argparse.Namespace, settings: Settings, options: Opti
     if options.format != "json":
         raise OptionsError("--jsonl writes JSON lines: --format must be json")
     pipeline = Pipeline(settings)
+    if pipeline.remote is not None:  # the host's translation process: say now if it is not there
+        pipeline.remote.status(timeout=min(10.0, settings.pipeline.translator_timeout))
     with contextlib.ExitStack() as stack:
         try:
             source = sys.stdin.buffer if args.file == "-" else stack.enter_context(open(args.file, "rb"))

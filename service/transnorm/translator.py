@@ -73,7 +73,7 @@ _IO_TIMEOUT = 10.0
 START_TIMEOUT = 120.0
 
 
-class TranslatorError(TransnormError):
+class TranslatorError(ModelError):
     """The translation process cannot be started or reached."""
 
 

@@ -54,9 +54,9 @@ class State:
     def load(self) -> None:
         try:
             pipeline = self.pipeline or Pipeline(self.settings)
-            if self.settings.pipeline.translator_socket is not None and self.pipeline is None:
-                self.translator = TranslatorClient.of(self.settings)
-                self.translate = metrics.counting(self.translator)
+            if pipeline.remote is not None:
+                self.translator = pipeline.remote
+                self.translate = metrics.counting(pipeline.remote)
             else:
                 pipeline.engine.load()
                 # Concurrent requests share model calls; cache hits and misses are counted on the way.
