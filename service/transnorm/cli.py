@@ -138,11 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the HTTP service under gunicorn")
     _setting_flags(p, "serve")
 
-    p = sub.add_parser("bench", help="benchmarks: translation, English pass-through, HTTP, batch")
-    p.add_argument("--quick", action="store_true", help="a run of under a minute")
+    p = sub.add_parser("bench", help="benchmarks: translation, English pass-through, HTTP, memory, batch")
+    p.add_argument("--quick", action="store_true", help="a short run: a subset of each section")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument(
-        "--only", default="translation,english,http,batch,ray", help="comma-separated sections to run"
+        "--only",
+        default="translation,english,ipc,http,memory,batch,ray",
+        help="comma-separated sections to run",
     )
 
     p = sub.add_parser("evaluate", help="span-level detection precision/recall/F1 on a labelled set")
