@@ -159,10 +159,14 @@ class TranslatorServer:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.shared = SharedTranslator(partial(translate_requests, engine, model_errors=True))
+        self.shared = SharedTranslator(self._translate)
         self.started = time.time()
         self._lock = threading.Lock()
         self._preload: dict[str, Any] = {"packages": [], "done": False, "failed": {}}
+
+    def _translate(self, requests: Sequence[Request]) -> list[Result]:
+        # A package that cannot load fails only the callers that need it (Failure(model=True)).
+        return translate_requests(self.engine, requests, model_errors=True)
 
     def preload(self) -> None:
         """Load the ``preload`` packages, one by one (each failure is kept for :meth:`status`)."""

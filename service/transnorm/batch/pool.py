@@ -41,17 +41,23 @@ from .state import RunState
 MAX_CHUNK = 32
 
 
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux to kill this process when its parent dies (and check the parent is still here)."""
+def _die_with_parent(parent: int | None) -> None:
+    """Ask Linux to kill this process when its parent dies (and check that a forked worker's
+    parent, ``parent``, is still here; a forkserver's child has the forkserver for parent)."""
     # Not Linux: end-of-file on the pipe still ends the worker.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
-    if os.getppid() != parent:
+    if parent is not None and os.getppid() != parent:
         os._exit(1)
 
 
 def _serve(
-    job: Job, state: RunState, conn: Connection, pipeline: Pipeline | None, parent: int, translate: Translate
+    job: Job,
+    state: RunState,
+    conn: Connection,
+    pipeline: Pipeline | None,
+    parent: int | None,
+    translate: Translate,
 ) -> None:
     _die_with_parent(parent)
     # Ctrl-C reaches the whole process group: the main process decides what happens, and stops
@@ -115,7 +121,7 @@ class LocalPool:
         pipeline = self.pipeline if fork else None
         process = context.Process(
             target=_serve,
-            args=(self.job, self.state, child, pipeline, os.getpid(), self.translate),
+            args=(self.job, self.state, child, pipeline, os.getpid() if fork else None, self.translate),
             daemon=True,
         )
         process.start()

@@ -44,7 +44,7 @@ from ..engine import LENGTH_PENALTY, ArgosEngine, NoEngine, decoding_limit
 from ..options import Options
 from ..pipeline import Pipeline
 from ..settings import Settings
-from ..translate import Request, translate_requests
+from ..translate import Request
 from ..translator import TranslatorClient, TranslatorProcess
 
 
@@ -616,7 +616,7 @@ def bench_ipc(quick: bool) -> dict[str, Any]:
             list(pool.map(repeat, [calls // threads] * threads))
         return round(1e6 * (time.perf_counter() - started) / calls, 1)
 
-    direct = partial(translate_requests, engine)
+    direct = Pipeline(Settings(models_dir=Path(tempfile.gettempdir())), engine=engine).translate
     out["in_process_us"] = {"1": per_call(direct, one), "32": per_call(direct, many)}
     folder = Path(tempfile.mkdtemp(prefix="transnorm-bench-ipc-"))
     owner = TranslatorProcess(Settings(models_dir=folder), folder / "socket", engine=engine).start()
@@ -633,7 +633,7 @@ def bench_ipc(quick: bool) -> dict[str, Any]:
     # The batch relay this replaced: multiprocessing.connection pipes, pickled Request objects.
     context = multiprocessing.get_context("fork")
     parent, child = context.Pipe()
-    echo = context.Process(target=_pipe_echo, args=(child,), daemon=True)
+    echo = context.Process(target=_pipe_echo, args=(child, direct), daemon=True)
     echo.start()
 
     def over_pipe(requests: list[Request]) -> Any:
@@ -672,15 +672,12 @@ class EchoEngine:
         return [Translation(s, 0.5, len(s)) for s in sentences]
 
 
-def _pipe_echo(conn: Any) -> None:
-    from ..translate import translate_requests
-
-    engine = EchoEngine()
+def _pipe_echo(conn: Any, translate: Callable[[list[Request]], Any]) -> None:
     while True:
         kind, requests = conn.recv()
         if kind == "stop":
             return
-        conn.send(("results", translate_requests(engine, requests)))
+        conn.send(("results", translate(requests)))
 
 
 def bench_batch(models_dir: Path, quick: bool) -> dict[str, Any]:
