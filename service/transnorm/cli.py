@@ -140,11 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the HTTP service under gunicorn")
     _setting_flags(p, "serve")
 
-    p = sub.add_parser("bench", help="benchmarks: translation, English pass-through, HTTP, batch")
-    p.add_argument("--quick", action="store_true", help="a run of under a minute")
+    p = sub.add_parser("bench", help="benchmarks: translation, English pass-through, HTTP, memory, batch")
+    p.add_argument("--quick", action="store_true", help="a short run: a subset of each section")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument(
-        "--only", default="translation,english,http,batch,ray", help="comma-separated sections to run"
+        "--only",
+        default="translation,english,ipc,http,memory,batch,ray",
+        help="comma-separated sections to run",
     )
 
     p = sub.add_parser("evaluate", help="span-level detection precision/recall/F1 on a labelled set")
@@ -252,6 +254,8 @@ def _normalize_jsonl(args: argparse.Namespace, settings: Settings, options: Opti
     if options.format != "json":
         raise OptionsError("--jsonl writes JSON lines: --format must be json")
     pipeline = Pipeline(settings)
+    if pipeline.remote is not None:  # the host's translation process: say now if it is not there
+        pipeline.remote.status(timeout=min(10.0, settings.pipeline.translator_timeout))
     with contextlib.ExitStack() as stack:
         try:
             source = sys.stdin.buffer if args.file == "-" else stack.enter_context(open(args.file, "rb"))
@@ -345,7 +349,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
             def load(info: packages.PackageInfo) -> None:
                 engine = ArgosEngine(settings.pipeline, [info])
-                engine.load()
+                engine.load(["all"])
                 engine.translate(info.from_code, ["test"], target=info.to_code)
 
         if (

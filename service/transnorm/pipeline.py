@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from .assemble import assemble, settle
 from .decode import decode
@@ -29,6 +29,9 @@ from .plan import Plan, plan_document
 from .postnorm import postnormalize
 from .settings import Settings
 from .translate import Engine, Request, Result, Translate, translate_requests
+
+if TYPE_CHECKING:
+    from .translator import TranslatorClient
 
 #: One document to normalize: its bytes (or text), options (None: defaults) and id. ``pipe``
 #: also takes an item that is already an :class:`~transnorm.document.Outcome` (a line that was
@@ -52,6 +55,13 @@ class Pipeline:
         self, settings: Settings | None = None, engine: Engine | None = None, detector: Detector | None = None
     ) -> None:
         self.settings = settings or Settings.from_env()
+        #: The client of the host's translation process, when the settings name one and no
+        #: engine is given (None: this process translates).
+        self.remote: TranslatorClient | None = None
+        if engine is None and self.settings.pipeline.translator_socket is not None:
+            from .translator import TranslatorClient
+
+            self.remote = TranslatorClient.of(self.settings)
         if engine is None:
             from .engine import ArgosEngine
 
@@ -165,7 +175,10 @@ class Pipeline:
         )
 
     def translate(self, requests: list[Request]) -> list[Result]:
-        """The direct strategy: this pipeline's engine, one call per language and beam."""
+        """The default strategy: the host's translation process when ``translator_socket`` is
+        set, else this pipeline's engine, one call per language and beam."""
+        if self.remote is not None:
+            return self.remote(requests)
         return translate_requests(self.engine, requests)
 
     def _listed(self) -> list[PackageInfo]:
