@@ -1,17 +1,16 @@
 """HTML pages: the text a reader sees, where each character came from, and the page back with text replaced.
 
-Real pages are Mozilla Readability's test pages (tests/data/pages/manifest.json names each one's source);
-html5lib, the reference implementation of the HTML5 parsing algorithm, is the independent check.
-"""
+Real pages are Mozilla Readability's test pages (see tests/htmlpages.py: kept outside the repository,
+skipped when absent), our own pages are tests/data/html/; html5lib, the reference implementation of the
+HTML5 parsing algorithm, is the independent check."""
 
 from __future__ import annotations
 
-import json
 import re
 
 import html5lib
 import pytest
-from conftest import ROOT
+from htmlpages import real_names, real_page
 from transnorm.document import Reason
 from transnorm.markup import (
     BLOCK,
@@ -24,14 +23,12 @@ from transnorm.markup import (
     replace,
 )
 
-PAGES = ROOT / "tests" / "data" / "pages"
-MANIFEST = json.loads((PAGES / "manifest.json").read_text())["pages"]
-NAMES = [m["file"] for m in MANIFEST]
+NAMES = real_names()
 _SPACE = re.compile(r"\s+")
 
 
 def _page(name: str) -> str:
-    return (PAGES / name).read_text(encoding="utf-8")
+    return real_page(name)
 
 
 # -- the reference: html5lib's tree, read with the same element categories ---------------------------------
