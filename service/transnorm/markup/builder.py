@@ -6,14 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from .model import Block, BlockKind, Chrome, Run, Tag, TagKind
 from .tokens import WS as _WS
 from .tokens import Atom as _Atom
-
-if TYPE_CHECKING:
-    from .reader import _Reader
 
 # Whitespace that does not read as it is written: runs, and single tabs or newlines.
 _COLLAPSE = re.compile(r"[ \t\n\f\r]{2,}|[\t\n\f\r]")
@@ -155,7 +152,7 @@ class _Builder:
         self.length -= cut
         for tag in self.tags:
             tag[2] = max(0, tag[2] - cut)
-        self.runs = [Run(max(0, r.start - cut), r.end - cut, r.lang, r.verbatim) for r in self.runs]
+        self.runs = [Run(max(0, r.start - cut), r.end - cut, r.lang, r.verbatim, r.code) for r in self.runs]
 
     def finish(self, base: int, page_pieces: list) -> Block | None:
         """The block at text offset ``base`` (its pieces appended to ``page_pieces``), or None if empty."""
@@ -170,7 +167,7 @@ class _Builder:
             Tag(s, e, base + min(off, n), kind, name, pair) for s, e, off, kind, name, pair in self.tags
         )
         runs = tuple(
-            Run(base + r.start, base + min(r.end, n), r.lang, r.verbatim)
+            Run(base + r.start, base + min(r.end, n), r.lang, r.verbatim, r.code)
             for r in self.runs
             if r.start < min(r.end, n)
         )
@@ -218,7 +215,7 @@ class _Exit:
         self.run_info = run_info
         self.lang = lang
 
-    def run(self, reader: _Reader) -> None:
+    def run(self, reader: Any) -> None:  # (a reader._Reader)
         if self.opaque is not None:
             if self.close_end is not None:
                 reader.skip_to(self.close_end[0], True)
@@ -249,7 +246,13 @@ class _Exit:
             kind, start = self.run_info
             if start < builder.length:
                 builder.runs.append(
-                    Run(start, builder.length, self.lang if kind == "lang" else None, kind == "verbatim")
+                    Run(
+                        start,
+                        builder.length,
+                        self.lang if kind == "lang" else None,
+                        kind != "lang",
+                        kind == "code",
+                    )
                 )
 
 

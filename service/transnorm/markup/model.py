@@ -99,6 +99,8 @@ class Run:
     lang: str | None = None
     #: Never translated: ``translate="no"``, an ITS rule, or code (``<code>``, ``<kbd>``, ``<samp>``).
     verbatim: bool = False
+    #: Verbatim because it is code (else the page says not to translate it).
+    code: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,8 +206,9 @@ class Page:
 class Replacement:
     """Text ``[start, end)`` of a page (inside one block) becomes ``text`` (plain text: escaped when written).
 
-    ``attributes`` are those of the ``<span>`` wrapped around it (see :func:`its_attributes`); none: the text
-    goes in bare. Inside ``<title>`` and attribute values there is never a span.
+    ``attributes`` are those of the ``<span>`` wrapped around it (see :func:`its_attributes`), whitespace at
+    the edges of ``text`` staying outside it; none: the text goes in bare. Inside ``<title>`` and attribute
+    values there is never a span.
     """
 
     start: int

@@ -211,7 +211,7 @@ class _Reader:
         self.deferred.extend(attribute_blocks)
         run = None
         if inner.verbatim and not ctx.verbatim:
-            run = ("verbatim", builder.where())
+            run = ("code" if tag in VERBATIM else "translate-no", builder.where())
         elif inner.lang != ctx.lang:
             run = ("lang", builder.where())
         stack.append((_Exit(False, close_end, builder, index, run, inner.lang), inner, block_element, False))

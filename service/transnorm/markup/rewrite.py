@@ -79,38 +79,48 @@ def _edit(page: Page, block: Block, r: Replacement, start: int, end: int) -> Edi
         return Edit(start, end, _attribute_escape(r.text, _quote(src, block)))
     if block.kind == "title":
         return Edit(start, end, html.escape(r.text, quote=False))
-    inside = [i for i, t in enumerate(block.tags) if start <= t.start and t.end <= end]
-    members = set(inside)
     tags = block.tags
+    inside = [i for i, t in enumerate(tags) if start <= t.start and t.end <= end]
+    core = r.text.strip(_WS)
+    lead_space = r.text[: len(r.text) - len(r.text.lstrip(_WS))]
+    trail_space = r.text[len(r.text.rstrip(_WS)) :] if core else ""
+    placed, consumed = _place(page, tags, inside, core)
+    lead = [i for i in inside if tags[i].kind == "end" and tags[i].pair not in set(inside)]
+    kept = [i for i in inside if i not in consumed and i not in lead]
+    body: list[str] = []
+    pos = 0
+    for a, b, element in sorted(placed):
+        body.append(html.escape(core[pos:a], quote=False))
+        body.append(element)
+        pos = b
+    body.append(html.escape(core[pos:], quote=False))
+    text = "".join(body)
+    if r.attributes and text:
+        attrs = "".join(f' {name}="{html.escape(value)}"' for name, value in r.attributes)
+        text = f"<span{attrs}>{text}</span>"
+    out = "".join(src[tags[i].start : tags[i].end] for i in lead) + lead_space + text + trail_space
+    out += "".join(src[tags[i].start : tags[i].end] for i in kept)
+    return Edit(start, end, out, tuple(_tag_name(src, tags[i]) for i in kept))
+
+
+def _place(page: Page, tags: tuple[Tag, ...], inside: list[int], text: str) -> tuple[list, set[int]]:
+    """Elements of the replaced range whose words occur in ``text``: (start, end in ``text``, the element's
+    source) each, and the tags they take with them."""
+    members = set(inside)
     consumed: set[int] = set()
-    placed: list[tuple[int, int, str]] = []  # (start, end) in r.text, the element's source
+    placed: list[tuple[int, int, str]] = []
     for i in inside:
         t = tags[i]
         if i in consumed or t.kind != "start" or t.pair not in members:
             continue
         close = tags[t.pair]
         words = page.text[t.offset : close.offset].strip(_WS)
-        at = _free_occurrence(r.text, words, placed) if words else -1
+        at = _free_occurrence(text, words, placed) if words else -1
         if at < 0:
             continue
-        placed.append((at, at + len(words), src[t.start : close.end]))
+        placed.append((at, at + len(words), page.source[t.start : close.end]))
         consumed.update(j for j in inside if t.start <= tags[j].start and tags[j].end <= close.end)
-    lead = [i for i in inside if tags[i].kind == "end" and tags[i].pair not in members]
-    kept = [i for i in inside if i not in consumed and i not in lead]
-    body: list[str] = []
-    pos = 0
-    for a, b, element in sorted(placed):
-        body.append(html.escape(r.text[pos:a], quote=False))
-        body.append(element)
-        pos = b
-    body.append(html.escape(r.text[pos:], quote=False))
-    text = "".join(body)
-    if r.attributes:
-        attrs = "".join(f' {name}="{html.escape(value)}"' for name, value in r.attributes)
-        text = f"<span{attrs}>{text}</span>"
-    out = "".join(src[tags[i].start : tags[i].end] for i in lead) + text
-    out += "".join(src[tags[i].start : tags[i].end] for i in kept)
-    return Edit(start, end, out, tuple(_tag_name(src, tags[i]) for i in kept))
+    return placed, consumed
 
 
 def _free_occurrence(text: str, words: str, placed: list[tuple[int, int, str]]) -> int:

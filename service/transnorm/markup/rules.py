@@ -19,7 +19,7 @@ from .model import Chrome
 # Names of languages in themselves (and a few common English ones), case-folded: a list of links whose
 # texts are these names is a language menu.
 _AUTONYMS = frozenset(
-    unicodedata.normalize("NFKC", name).casefold()
+    unicodedata.normalize("NFKC", name.strip()).casefold()
     for name in """
     English|Español|Espanol|Français|Francais|Deutsch|Italiano|Português|Portugues|Русский|Українська|Беларуская|
     Български|Српски|Srpski|Hrvatski|Bosanski|Slovenščina|Slovenčina|Čeština|Polski|Magyar|Română|Ελληνικά|
