@@ -11,6 +11,7 @@ maps the planned spans back onto the page source and writes the page back.
 from __future__ import annotations
 
 import bisect
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,9 +22,12 @@ from .decode import Decoded, decode_html, normalize
 from .detect import ZXX, Detection, Detector
 from .document import Reason
 from .markup import ATTRIBUTE_KINDS, Page
+from .options import Options
 from .scripts import is_latin_only
 
 _SNIFF = re.compile(rb"\A(?:\xef\xbb\xbf)?[\t\n\f\r ]*<(?:!doctype[\t\n\f\r ]+html|html[\t\n\f\r >])", re.I)
+#: File names that are HTML pages (``input_format: auto``).
+PAGE_SUFFIXES = (".html", ".htm")
 #: ``Block.kind`` of attribute blocks → the attribute's name.
 ATTRIBUTES = {"alt": "alt", "title-attribute": "title", "placeholder": "placeholder"}
 _CHROME_REASONS = {"language menu": Reason.LANGUAGE_MENU}
@@ -41,6 +45,13 @@ def is_page(data: bytes | str, input_format: str) -> bool:
     if isinstance(head, str):
         head = head.encode("utf-8", "surrogatepass")
     return _SNIFF.match(head) is not None
+
+
+def options_for_file(options: Options, name: str | os.PathLike[str]) -> Options:
+    """A file named ``.html`` or ``.htm`` is an HTML page unless ``input_format`` says otherwise."""
+    if options.input_format == "auto" and os.path.splitext(name)[1].lower() in PAGE_SUFFIXES:
+        return options.model_copy(update={"input_format": "html"})
+    return options
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,14 @@ class LineHint:
     verbatim: tuple[tuple[int, int, Reason], ...] = ()
     #: Inline runs with a language of their own (an Argos code, or None when unknown).
     runs: tuple[tuple[int, int, str | None], ...] = ()
+
+
+def kept_whole(hint: LineHint, chrome: str) -> bool:
+    """Whether a line is kept (or, chrome, removed) whole, never translated: ``translate="no"``, a language
+    menu, and page chrome -- unless ``chrome`` is keep, which reads chrome as part of the article."""
+    if hint.keep is None:
+        return False
+    return not hint.chrome or chrome == "remove" or hint.keep == Reason.LANGUAGE_MENU
 
 
 def argos_lang(tag: str) -> str | None:

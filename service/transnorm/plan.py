@@ -125,7 +125,7 @@ def plan_document(
         _gap(pieces, pos, line.start, i)
         body = text[line.start : line.end]
         hint = hints[i] if hints is not None else None
-        if hint is not None and hint.keep is not None:  # never translated: chrome, translate="no"
+        if hint is not None and htmlpage.kept_whole(hint, options.chrome):
             action = Action.REMOVED if hint.chrome and options.chrome == "remove" else Action.KEPT
             pieces.append(Unit(line.start, line.end, action, detector.detect(body), body, hint.keep))
             pos = line.end
