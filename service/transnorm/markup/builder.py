@@ -61,7 +61,8 @@ class _Builder:
 
     def _flush_space(self) -> None:
         if self.pending is not None:
-            if self.length:
+            # (none at the start of a line: whitespace after a <br> reads as nothing)
+            if self.length and not (self.parts[-1].endswith("\n") and not self.ctx.preformatted):
                 self._put(" ", *self.pending)
             self.pending = None
 
