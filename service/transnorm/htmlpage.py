@@ -25,7 +25,12 @@ from .markup import ATTRIBUTE_KINDS, Page
 from .options import Options
 from .scripts import is_latin_only
 
-_SNIFF = re.compile(rb"\A(?:\xef\xbb\xbf)?[\t\n\f\r ]*<(?:!doctype[\t\n\f\r ]+html|html[\t\n\f\r >])", re.I)
+# A page: <!doctype html> or <html> first, after a BOM, whitespace, comments and an XML declaration.
+_SNIFF = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?(?:[\t\n\f\r ]+|<!--.*?-->|<\?[^>]*>)*"
+    rb"<(?:!doctype[\t\n\f\r ]+html|html[\t\n\f\r >])",
+    re.I | re.S,
+)
 #: File names that are HTML pages (``input_format: auto``).
 PAGE_SUFFIXES = (".html", ".htm")
 #: ``Block.kind`` of attribute blocks → the attribute's name.
@@ -38,10 +43,10 @@ _OLD_CODES = {"iw": "he", "in": "id", "ji": "yi"}
 
 def is_page(data: bytes | str, input_format: str) -> bool:
     """Whether to read ``data`` as an HTML page: ``input_format`` html, or auto and it starts with
-    ``<!doctype html`` or ``<html`` (after a BOM and whitespace)."""
+    ``<!doctype html`` or ``<html`` (after a BOM, whitespace, comments and an XML declaration)."""
     if input_format != "auto":
         return input_format == "html"
-    head = data[:256]
+    head = data[:1024]
     if isinstance(head, str):
         head = head.encode("utf-8", "surrogatepass")
     return _SNIFF.match(head) is not None
