@@ -468,3 +468,13 @@ def test_whitespace_between_blocks_is_passed_over_before_the_text_after_a_commen
     page.check()
     assert page.unaligned == 0
     assert page.text == "a\n\n\xa0\xa0x\n\ny"
+
+
+def test_every_listed_language_name_names_an_edition():
+    """Regression: the first name of each line of the list of language names (English, Български, Türkçe,
+    עברית, தமிழ், Kiswahili, Dansk, Euskara ...) kept the line's indentation and named nothing."""
+    page = extract(
+        "<ul><li><a href=/>English</a><li><a href=/bg>Български</a><li><a href=/tr>Türkçe</a>"
+        "<li><a href=/he>עברית</a></ul>"
+    )
+    assert {b.chrome.what if b.chrome else None for b in page.blocks} == {"language menu"}

@@ -4,12 +4,18 @@ every character of the reader's text comes from the source, and the text is html
 
 from __future__ import annotations
 
+import functools
 import itertools
+from pathlib import Path
 
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_markup import _SPACE, _reference
+from transnorm import Pipeline, Settings
+from transnorm.document import Action
 from transnorm.markup import Replacement, extract, replace
+from transnorm.options import Options
+from transnorm.render import render_bytes
 
 _TAGS = (
     "p div span b i a em strong li ul ol table tr td th h1 h2 pre code kbd br img hr wbr script style "
@@ -168,3 +174,28 @@ def test_replacing_a_block_of_generated_html_changes_only_its_source(source, dat
     after = extract(rewrite.html)
     after.check()
     assert replace(after, []).html == rewrite.html
+
+
+@given(_HTML)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@example("<!DOCTYPE html><p>x &amp; <b>y</b><br>z</p><script>a<b</script><!-- c -->")
+@example("<html lang=zh><p>中文的句子。</p><p translate=no>Привет</p></html>")
+def test_a_generated_page_comes_back_byte_for_byte_through_the_pipeline_when_nothing_is_translated(source):
+    """Through the whole pipeline (no package installed, so nothing is translated): the page comes back
+    as it came, byte for byte; its spans tile it, their bytes are its bytes, and its text has no markup."""
+    pipeline = _untranslating_pipeline()
+    data = source.encode("utf-8")
+    doc = pipeline(data, Options(input_format="html"))
+    doc.check()
+    assert render_bytes(doc, "html", "inline") == data
+    assert "".join(s.source_text for s in doc.spans).encode("utf-8") == data
+    for span in doc.spans:
+        assert data[span.byte_start : span.byte_end].decode("utf-8") == span.source_text
+    assert not any(s.action == Action.TRANSLATED for s in doc.spans)
+
+
+@functools.cache
+def _untranslating_pipeline() -> Pipeline:
+    from conftest import FakeEngine
+
+    return Pipeline(Settings(models_dir=Path("/nonexistent")), engine=FakeEngine(()))
