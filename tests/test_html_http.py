@@ -139,3 +139,15 @@ def test_libretranslate_html_keeps_inline_markup_and_gives_alternatives(client):
     assert second == "plain English"
     alternatives = r.json["alternatives"][0]
     assert len(alternatives) == 2 and all(a.startswith("<p>") and a != first for a in alternatives)
+
+
+def test_auto_sniffs_pages_and_only_pages():
+    """Regression: the sniffing pattern backtracked exponentially over a run of whitespace (an input of
+    1,000 newlines never finished)."""
+    from transnorm.htmlpage import is_page
+
+    for page in (b"<!DOCTYPE html><p>x", b"\xef\xbb\xbf\n <HTML lang=en>", b"<!-- c --><?xml v?>\n<html>"):
+        assert is_page(page, "auto") and is_page(page.decode("utf-8"), "auto")
+    for text in (b"\n" * 100_000, b" " * 100_000 + b"<p>", b"<!--" * 5000, b"Hello <html>", b"<htmlx>"):
+        assert not is_page(text, "auto")
+    assert is_page(b"plain", "html") and not is_page(b"<html>", "text")

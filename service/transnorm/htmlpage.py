@@ -27,7 +27,7 @@ from .scripts import is_latin_only
 
 # A page: <!doctype html> or <html> first, after a BOM, whitespace, comments and an XML declaration.
 _SNIFF = re.compile(
-    rb"\A(?:\xef\xbb\xbf)?(?:[\t\n\f\r ]+|<!--.*?-->|<\?[^>]*>)*"
+    rb"\A(?:\xef\xbb\xbf)?(?:[\t\n\f\r ]|<!--.*?-->|<\?[^>]*>)*+"
     rb"<(?:!doctype[\t\n\f\r ]+html|html[\t\n\f\r >])",
     re.I | re.S,
 )

@@ -23,7 +23,7 @@ from .model import (
     BlockKind,
     Page,
 )
-from .rules import _ARTICLE, _attr, _chrome_of, _its_rules, _language_menus
+from .rules import _ARTICLE, CHROME_TAGS, _attr, _chrome_of, _its_rules, _language_menus
 from .tokens import WS as _WS
 from .tokens import _align, _attribute_atoms, _attribute_value
 
@@ -228,15 +228,19 @@ class _Reader:
         if lang is None:
             lang = attrs.get("xml:lang")
         translate = ctx.translate
-        ruled = self.its.get(el)
+        ruled = self.its.get(el) if self.its else None
         if ruled is not None:
             translate = ruled
         local = attrs.get("translate")
         if isinstance(local, str) and local.strip().lower() in ("yes", "", "no"):
             translate = local.strip().lower() != "no"
-        chrome = self.menus.get(el) or _chrome_of(el, tag, ctx.in_article) if html_ns else None
-        in_article = (
-            ctx.in_article or tag in _ARTICLE or _attr(attrs, "role").strip().lower() in ("main", "article")
+        chrome = None
+        if html_ns:
+            chrome = self.menus.get(el) if self.menus else None
+            if chrome is None and (tag in CHROME_TAGS or "role" in attrs):
+                chrome = _chrome_of(el, tag, ctx.in_article)
+        in_article = ctx.in_article or tag in _ARTICLE or (
+            "role" in attrs and _attr(attrs, "role").strip().lower() in ("main", "article")
         )
         verbatim = ctx.verbatim or tag in VERBATIM or not translate
         changed = (
@@ -305,6 +309,8 @@ class _Reader:
         stack.append(
             (_Exit(False, close_end, builder, -1, None, "", opaque=(start, tag)), inner, block_element, False)
         )
+        if close_end is not None and tag != "template":
+            return  # never read: the end tag, where the parser located it, is where the cursor goes
         children = el.children
         for i in range(len(children) - 1, -1, -1):
             stack.append((children[i], inner, block_element, False))

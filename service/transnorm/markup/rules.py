@@ -136,6 +136,10 @@ def _describe(el: turbohtml.Element) -> str:
     return "<" + " ".join([el.tag, *shown]) + ">"
 
 
+#: The elements :func:`_chrome_of` can find chrome in without a ``role`` (any element with one can be).
+CHROME_TAGS = frozenset({"nav", "aside", "menu", "header", "footer", "form", "div", "section", "dialog", "p"})
+
+
 def _chrome_of(el: turbohtml.Element, tag: str, in_article: bool) -> Chrome | None:
     """The chrome verdict the element itself carries (its ancestors' are the caller's)."""
     attrs = el.attrs
