@@ -148,8 +148,6 @@ _SPECIAL = {
     "rcdata": re.compile(r"[&\r\0]"),
     "rawtext": re.compile(r"[\r\0]"),
 }
-# (text_start, text_end, src_start, src_end) relative to the node's data / absolute in the source
-_Atom = tuple[int, int, int, int]
 
 
 def _dropped_space(src: str, p: int) -> int:
@@ -175,7 +173,7 @@ def _align(
     state: str,
     drop_newline: bool,
     permissive: bool,
-) -> tuple[list[_Atom], list[tuple[int, int]], int] | None:
+) -> tuple[list[Atom], list[tuple[int, int]], int] | None:
     """Match a text node's ``data`` against ``src`` from ``p``: the atoms, the markup skipped inside it (a
     comment, a tag the parser ignored) and where it ends; None when it is not there.
 
@@ -184,7 +182,7 @@ def _align(
     (``<title>``: ``<`` is text) or ``rawtext`` (``<xmp>``: ``&`` too); ``drop_newline``: the first
     child of ``<pre>`` or ``<listing>``, whose leading newline the parser drops.
     """
-    atoms: list[_Atom] = []
+    atoms: list[Atom] = []
     skipped: list[tuple[int, int]] = []
     n, m, i = len(src), len(data), 0
     special = _SPECIAL[state]
@@ -215,57 +213,79 @@ def _align(
             i += take
             p += take
             continue
-        ch = src[p]
-        if ch == "\r":
-            if data[i] != "\n":
-                return None
-            q = p + 2 if src.startswith("\n", p + 1) else p + 1
-            atoms.append((i, i + 1, p, q))
-            i += 1
-            p = q
-        elif ch == "\0":
-            if data[i] == "\ufffd":
-                atoms.append((i, i + 1, p, p + 1))
-                i += 1
-            p += 1  # otherwise the parser dropped it
-        elif ch == "&":
-            ref = charref(src, p) if state != "rawtext" else None
-            if ref is not None and data.startswith(ref[0], i):
-                atoms.append((i, i + len(ref[0]), p, ref[1]))
-                i += len(ref[0])
-                p = ref[1]
-            elif data[i] == "&":
-                atoms.append((i, i + 1, p, p + 1))
-                i += 1
-                p += 1
-            else:
-                return None
-        else:  # "<"
-            if state == "foreign" and src.startswith("<![CDATA[", p):  # text, in SVG and MathML
-                close = src.find("]]>", p + 9)
-                close = n if close < 0 else close
-                cdata = src[p + 9 : close].replace("\r\n", "\n").replace("\r", "\n")
-                if not data.startswith(cdata, i):
-                    return None
-                if cdata:
-                    atoms.append((i, i + len(cdata), p + 9, close))
-                skipped.append((p, p + 9))
-                i += len(cdata)
-                p = min(close + 3, n)
-                continue
-            end = markup_end(src, p)
-            if end is None:
-                if data[i] != "<":
-                    return None
-                atoms.append((i, i + 1, p, p + 1))
-                i += 1
-                p += 1
-            elif p in known and not permissive:
-                return None
-            else:
-                skipped.append((p, end))
-                p = end
+        step = _special(src, p, data, i, state, atoms, skipped)
+        if step is None:
+            step = _markup(src, p, data, i, known, permissive, atoms, skipped)
+        if step is None:
+            return None
+        p, i = step
     return atoms, skipped, p
+
+
+def _special(
+    src: str, p: int, data: str, i: int, state: str, atoms: list[Atom], skipped: list[tuple[int, int]]
+) -> tuple[int, int] | None:
+    """A CR, a NUL, a character reference or CDATA at ``src[p]`` matched against ``data[i:]``: the new
+    ``(p, i)``, or None (not one of these, or it does not match; :func:`_markup` decides)."""
+    ch = src[p]
+    if ch == "\r":
+        if data[i] != "\n":
+            return None
+        q = p + 2 if src.startswith("\n", p + 1) else p + 1
+        atoms.append((i, i + 1, p, q))
+        return q, i + 1
+    if ch == "\0":
+        if data[i] == "\ufffd":
+            atoms.append((i, i + 1, p, p + 1))
+            return p + 1, i + 1
+        return p + 1, i  # the parser dropped it
+    if ch == "&":
+        ref = charref(src, p) if state != "rawtext" else None
+        if ref is not None and data.startswith(ref[0], i):
+            atoms.append((i, i + len(ref[0]), p, ref[1]))
+            return ref[1], i + len(ref[0])
+        if data[i] == "&":
+            atoms.append((i, i + 1, p, p + 1))
+            return p + 1, i + 1
+        return None
+    if state == "foreign" and src.startswith("<![CDATA[", p):  # text, in SVG and MathML
+        n = len(src)
+        close = src.find("]]>", p + 9)
+        close = n if close < 0 else close
+        cdata = src[p + 9 : close].replace("\r\n", "\n").replace("\r", "\n")
+        if not data.startswith(cdata, i):
+            return None
+        if cdata:
+            atoms.append((i, i + len(cdata), p + 9, close))
+        skipped.append((p, p + 9))
+        return min(close + 3, n), i + len(cdata)
+    return None
+
+
+def _markup(
+    src: str,
+    p: int,
+    data: str,
+    i: int,
+    known: frozenset[int],
+    permissive: bool,
+    atoms: list[Atom],
+    skipped: list[tuple[int, int]],
+) -> tuple[int, int] | None:
+    """A ``<`` at ``src[p]``: markup inside the text node (skipped), or a literal ``<``; None when it is the
+    tag of an element the parser located (the text node cannot run through it) or does not match."""
+    if src[p] != "<":
+        return None
+    end = markup_end(src, p)
+    if end is None:
+        if data[i] != "<":
+            return None
+        atoms.append((i, i + 1, p, p + 1))
+        return p + 1, i + 1
+    if p in known and not permissive:
+        return None
+    skipped.append((p, end))
+    return end, i
 
 
 
@@ -280,9 +300,9 @@ def _attribute_value(src: str, start: int, end: int) -> tuple[int, int]:
     return k, end
 
 
-def _attribute_atoms(raw_value: str, base: int, value: str) -> list[_Atom] | None:
+def _attribute_atoms(raw_value: str, base: int, value: str) -> list[Atom] | None:
     """Atoms of an attribute value (references resolved by the attribute rules), checked against ``value``."""
-    atoms: list[_Atom] = []
+    atoms: list[Atom] = []
     i = p = 0
     n = len(raw_value)
     while p < n:
