@@ -118,10 +118,9 @@ def _respond(doc: Any, options: Options) -> Response:
 @api.post("/normalize")
 @endpoint(
     "Normalize one document",
-    description="The body is the document as text/plain, an HTML page as text/html (its charset from the "
-    "Content-Type, its byte order mark or its <meta charset>; ?format=html gives the page back with its "
-    "foreign passages translated in place), or JSON {text, id?, options?} (options.input_format: html for "
-    "a page). The response format comes from ?format=, else Accept.",
+    description="The body is the document as text/plain, an HTML page as text/html (?format=html gives the "
+    "page back, its foreign passages translated in place), or JSON {text, id?, options?}. The response "
+    "format comes from ?format=, else Accept.",
     access="key",
     limited=True,
     query=_query_params(),
@@ -183,7 +182,7 @@ def normalize():  # type: ignore[no-untyped-def]
 @endpoint(
     "Normalize several documents; their sentences share model calls",
     description='{"documents": [{"text", "id"?, "options"?}…]} (at most TRANSNORM_MAX_BATCH_DOCUMENTS; '
-    '"options": {"input_format": "html"} for an HTML page) → '
+    'options.input_format: html for a page) → '
     '{"results": [{"id", "result"} or {"id", "error"}…]} in order. A malformed batch is a 400 naming the '
     "document; a document over the size limit, or one the pipeline refuses, fails alone, in place.",
     access="key",
