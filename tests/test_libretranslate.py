@@ -328,7 +328,7 @@ def test_explicit_source_translates_everything_as_that_language(client):
 
 
 def test_html_translates_text_nodes_only(client):
-    # (an inline element keeps its sentence whole: "Hello 科尔图诺夫。" alone is an English greeting of a name)
+    # (an inline element keeps its sentence whole: "Hello 科尔图诺夫。" is an English greeting of a name)
     q = '<p class="x">Hello. <b>科尔图诺夫对记者表示。</b></p><script>var a = "科尔";</script>'
     out = client.post("/translate", json={"q": q, "source": "auto", "target": "en", "format": "html"}).json[
         "translatedText"

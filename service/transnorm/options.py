@@ -82,7 +82,7 @@ class Options(BaseModel):
         None,
         pattern=CHARSET_PATTERN,
         description="an HTML page's charset, as an HTTP Content-Type would give it (default: the page's "
-        "byte order mark or <meta charset>, else UTF-8); text is always UTF-8",
+        "byte order mark or <meta charset>, else UTF-8); text is always UTF-8 (this is not read for it)",
     )
     markers: Markers = Field("none", description="markers in text output (none: plain English)")
     chrome: Chrome = Field(

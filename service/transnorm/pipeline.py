@@ -168,8 +168,6 @@ class Pipeline:
         if is_page(data, options.input_format):
             page = read_page(data, options.charset, options.errors)
             return plan_document(page.decoded, options, self.detector, packages, doc_id, page)
-        if options.charset is not None and options.charset.lower().replace("-", "") not in ("utf8",):
-            raise OptionsError(f"charset {options.charset!r} is for HTML pages; text must be UTF-8")
         return plan_document(decode(data, options.errors), options, self.detector, packages, doc_id)
 
     def translate(self, requests: list[Request]) -> list[Result]:
