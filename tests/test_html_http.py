@@ -151,3 +151,18 @@ def test_auto_sniffs_pages_and_only_pages():
     for text in (b"\n" * 100_000, b" " * 100_000 + b"<p>", b"<!--" * 5000, b"Hello <html>", b"<htmlx>"):
         assert not is_page(text, "auto")
     assert is_page(b"plain", "html") and not is_page(b"<html>", "text")
+
+
+def test_a_page_given_as_text_with_a_bom_comes_back_with_it(pipeline):
+    """Regression: a page given as a str starting with U+FEFF was written back three bytes off."""
+    from transnorm.options import Options
+    from transnorm.render import render_bytes
+
+    page = "\ufeff<!DOCTYPE html><p>据新华社报道，国务院周一宣布了新的经济政策。</p><p>End &amp; more.</p>"
+    doc = pipeline(page, Options())
+    out = render_bytes(doc, "html")
+    assert out.startswith(b"\xef\xbb\xbf<!DOCTYPE html><p><span lang=\"en\">") and out.endswith(
+        "<p>End &amp; more.</p>".encode()
+    )
+    (passage,) = [s for s in doc.spans if s.action == "translated"]
+    assert page.encode()[passage.byte_start : passage.byte_end].decode() == passage.source_text

@@ -94,7 +94,7 @@ def read_page(data: bytes | str, charset: str | None = None, errors: str = "stri
     page = markup.extract(decoded.raw)
     text, edits = normalize(page.text)
     reader = Decoded(text, decoded.bytes, decoded.bytes_sha256, raw=page.text, edits=edits)
-    raw = data if isinstance(data, bytes) else decoded.raw.encode("utf-8")
+    raw = data if isinstance(data, bytes) else data.encode("utf-8")  # (a BOM included, as decoded counts it)
     return PageSource(raw, decoded, page, reader)
 
 
