@@ -162,7 +162,7 @@ def test_a_page_given_as_text_with_a_bom_comes_back_with_it(pipeline):
     doc = pipeline(page, Options())
     out = render_bytes(doc, "html")
     assert out.startswith(b"\xef\xbb\xbf<!DOCTYPE html><p><span lang=\"en\">") and out.endswith(
-        "<p>End &amp; more.</p>".encode()
+        b"<p>End &amp; more.</p>"
     )
     (passage,) = [s for s in doc.spans if s.action == "translated"]
     assert page.encode()[passage.byte_start : passage.byte_end].decode() == passage.source_text
