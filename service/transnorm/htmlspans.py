@@ -49,13 +49,35 @@ class _Spans:
         self.breaks: list[tuple[int, str]] = []  # text with no source of its own (a <br>'s newline)
         self.passages: list[tuple[int, int, Span]] = []
 
-    def span(self, start: int, end: int, like: Span, text: str, block: int, **changes: object) -> Span:
-        page = self.page
-        new = Span(start, end, like.action, like.lang, like.lang_confidence, page.source[start:end], text)
-        for name in ("reason", "engine", "mt_score", "alternatives", "rejected_text", "conversion"):
-            setattr(new, name, getattr(like, name))
-        for name, value in changes.items():
-            setattr(new, name, value)
+    def span(
+        self,
+        start: int,
+        end: int,
+        like: Span,
+        text: str,
+        block: int,
+        action: Action | None = None,
+        reason: Reason | None = None,
+        lang: str | None = None,
+        attribute: str | None = None,
+    ) -> Span:
+        """A span over ``source[start:end]`` like ``like`` (its action, language, reason, engine ...)."""
+        new = Span(
+            start,
+            end,
+            action or like.action,
+            lang or like.lang,
+            like.lang_confidence,
+            "",  # (its source text is cut when the spans are tiled: a run may grow)
+            text,
+            reason or like.reason,
+            like.engine,
+            like.mt_score,
+            alternatives=like.alternatives,
+            rejected_text=like.rejected_text,
+            conversion=like.conversion,
+            attribute=attribute,
+        )
         self.emitted.append((new, block))
         return new
 
@@ -82,39 +104,42 @@ class _Spans:
             self.passages.append((a, b, new))
 
     def _pieces(self, span: Span, a: int, b: int, normalized: bool = False) -> None:
-        """Kept text, piece by piece: literal pieces kept (their source is their text), the others
-        (a reference, collapsed whitespace) normalized, a ``<br>``'s newline given to its markup."""
+        """Kept text, piece by piece: literal pieces kept (their source is their text; a run of them in
+        one span), the others (a reference, collapsed whitespace) normalized, a ``<br>``'s newline given
+        to its markup. A normalized span (NFC) is one span, where its first piece is."""
         page = self.page
+        pieces, source, text = page.pieces, page.source, page.text
         i = max(0, bisect.bisect_right(page._piece_starts, a) - 1)
-        pieces = page.pieces
-        text_of_span = span.text if normalized else None
-        first = True
+        run: Span | None = None  # the literal run being extended
+        run_block = -1
         while i < len(pieces) and pieces[i][0] < b:
             t0, t1, s0, s1 = pieces[i]
             i += 1
             if t1 <= a:
                 continue
             block = _block_index(page, t0)
-            if block is not None and page.blocks[block].kind in ATTRIBUTE_KINDS:
+            if block is None or page.blocks[block].kind in ATTRIBUTE_KINDS:
                 continue
             lo, hi = max(a, t0), min(b, t1)
             if s0 == s1:
-                self.breaks.append((s0, page.text[lo:hi]))
+                self.breaks.append((s0, text[lo:hi]))
                 continue
-            literal = t1 - t0 == s1 - s0 and page.source[s0:s1] == page.text[t0:t1]
-            if text_of_span is not None:  # a normalized span (NFC): the whole of it where it starts
-                if first:
-                    start, end = page.source_range(a, b)
-                    self.span(start, end, span, text_of_span, block)
-                    first = False
-                continue
-            if literal:
-                self.span(s0 + lo - t0, s0 + hi - t0, span, page.text[lo:hi], block)
+            if normalized:
+                start, end = page.source_range(a, b)
+                self.span(start, end, span, span.text, block)
+                return
+            if t1 - t0 == s1 - s0 and source[s0:s1] == text[t0:t1]:  # literal
+                start, end = s0 + lo - t0, s0 + hi - t0
+                if run is not None and run_block == block and run.source_end == start:
+                    run.source_end = end
+                    run.text += text[lo:hi]
+                    continue
+                run, run_block = self.span(start, end, span, text[lo:hi], block), block
             elif lo == t0 and hi == t1:
-                chunk = page.text[t0:t1]
+                chunk = text[t0:t1]
                 lang = ZXX if not chunk.strip() else span.lang
-                normalized = {"action": Action.NORMALIZED, "reason": Reason.MARKUP, "lang": lang}
-                self.span(s0, s1, span, chunk, block, **normalized)
+                self.span(s0, s1, span, chunk, block, Action.NORMALIZED, Reason.MARKUP, lang)
+                run = None
 
     def tile(self) -> tuple[list[Span], tuple[Passage, ...]]:
         """The spans tiling the source: sorted, markup between them, separators between blocks."""
@@ -128,9 +153,10 @@ class _Spans:
             if span.source_end <= pos:
                 continue  # inside another (an attribute inside a translated passage)
             if span.source_start < pos:
-                span.source_start, span.source_text = pos, source[pos : span.source_end]
+                span.source_start = pos
             else:
                 whole.add(id(span))
+            span.source_text = source[span.source_start : span.source_end]
             if span.source_start > pos:
                 out.append(_markup(source, pos, span.source_start))
             if not _merge(out, span, blocks.get(id(out[-1])) if out else None, block):
