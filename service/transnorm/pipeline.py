@@ -5,6 +5,9 @@ the stages. The sequence is written once, in :meth:`Pipeline.pipe`:
 
     plan (decode, segment, detect, chrome, route) → translate → settle → post-normalize → assemble
 
+An HTML page (``input_format``, or sniffed) is decoded in its charset and read
+(:mod:`~transnorm.htmlpage`) before planning; the rest of the sequence is the same.
+
 ``pipe`` takes any iterable of documents, cuts it into chunks whose sentences share one
 translation call, and yields one :class:`~transnorm.document.Outcome` per document, in order,
 holding one chunk in memory. Every shell (CLI, JSON lines, batch workers, Ray actors, HTTP) calls
@@ -23,6 +26,7 @@ from .decode import decode
 from .detect import Detector
 from .document import Document, Outcome
 from .errors import OptionsError, TooLargeError, TransnormError
+from .htmlpage import is_page, read_page
 from .options import Options
 from .packages import PackageInfo, by_source
 from .plan import Plan, plan_document
@@ -155,7 +159,7 @@ class Pipeline:
                 outcome = plan
             else:
                 settled = settle(plan, [next(results) for _ in plan.pending])
-                units = postnormalize(settled.units, plan.decoded.text.endswith("\n"))
+                units = postnormalize(settled.units, plan.text.endswith("\n"))
                 outcome = Outcome(plan.id, assemble(plan, units, settled.problems, self._listed()))
             yield (outcome, context) if as_tuples else outcome
 
@@ -170,9 +174,11 @@ class Pipeline:
                 f"no installed package translates into {options.target!r}; targets: "
                 + ", ".join(sorted(self.targets()))
             )
-        return plan_document(
-            decode(data, options.errors), options, self.detector, self.packages_for(options), doc_id
-        )
+        packages = self.packages_for(options)
+        if is_page(data, options.input_format):
+            page = read_page(data, options.charset, options.errors)
+            return plan_document(page.decoded, options, self.detector, packages, doc_id, page)
+        return plan_document(decode(data, options.errors), options, self.detector, packages, doc_id)
 
     def translate(self, requests: list[Request]) -> list[Result]:
         """The default strategy: the host's translation process when ``translator_socket`` is
