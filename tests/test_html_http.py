@@ -161,7 +161,7 @@ def test_a_page_given_as_text_with_a_bom_comes_back_with_it(pipeline):
     page = "\ufeff<!DOCTYPE html><p>据新华社报道，国务院周一宣布了新的经济政策。</p><p>End &amp; more.</p>"
     doc = pipeline(page, Options())
     out = render_bytes(doc, "html")
-    assert out.startswith(b"\xef\xbb\xbf<!DOCTYPE html><p><span lang=\"en\">") and out.endswith(
+    assert out.startswith(b'\xef\xbb\xbf<!DOCTYPE html><p><span lang="en">') and out.endswith(
         b"<p>End &amp; more.</p>"
     )
     (passage,) = [s for s in doc.spans if s.action == "translated"]

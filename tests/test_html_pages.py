@@ -228,9 +228,9 @@ def test_language_menus_are_chrome_and_untouched(pipeline, case):
     out = render(doc, "html", "inline")
     assert all(s.source_text in out for s in menus)
     kept = pipeline(data, Options(chrome="keep"))  # chrome read as the article's: the menu still is not
-    assert all(
-        s.action == Action.KEPT for s in kept.spans if s.reason == Reason.LANGUAGE_MENU
-    ) and any(s.reason == Reason.LANGUAGE_MENU for s in kept.spans)
+    assert all(s.action == Action.KEPT for s in kept.spans if s.reason == Reason.LANGUAGE_MENU) and any(
+        s.reason == Reason.LANGUAGE_MENU for s in kept.spans
+    )
 
 
 def test_the_text_output_is_the_articles_english(pipeline):
@@ -314,7 +314,7 @@ def test_the_cli_reads_html_files_as_pages_and_exits_0_on_every_page(tmp_path, r
         assert doc["source"]["format"] == "html"
         assert (out / (page.name + ".html")).read_bytes().startswith(page.read_bytes()[:40])
     one = run_cli(["normalize", str(OWN / "world-news.html"), "--format", "html"], env=env)
-    assert one.returncode == 0 and one.stdout.startswith(b"<!DOCTYPE html>\n<html lang=\"en\"")
+    assert one.returncode == 0 and one.stdout.startswith(b'<!DOCTYPE html>\n<html lang="en"')
     text = run_cli(["normalize", str(OWN / "markets-1251.html"), "--format", "text"], env=env)
     assert text.returncode == 0 and "Grain prices climb" in text.stdout.decode()
     bad = tmp_path / "undeclared.html"

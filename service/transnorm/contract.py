@@ -18,7 +18,6 @@ from typing_extensions import NotRequired, TypedDict  # noqa: UP035
 SCHEMA = "transnorm/2"
 
 
-
 def to_json(data: Any, pretty: bool = True) -> str:
     """JSON with non-ASCII as is, except that a lone surrogate (an id from a file name that is not
     UTF-8, say), which UTF-8 cannot carry, makes it all ``\\u`` escapes. Every shell writes the

@@ -163,9 +163,7 @@ class Document:
         for k in range(depth):
             texts.append(
                 "".join(
-                    s.alternatives[k] if k < len(s.alternatives) else s.text
-                    for s in self.spans
-                    if s.in_text
+                    s.alternatives[k] if k < len(s.alternatives) else s.text for s in self.spans if s.in_text
                 )
             )
         return [t for t in dict.fromkeys(texts) if t != self.text]

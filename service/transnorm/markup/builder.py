@@ -261,4 +261,3 @@ def _replace_ctx(ctx: _Ctx, **changes: object) -> _Ctx:
     values = {name: getattr(ctx, name) for name in _Ctx.__dataclass_fields__}
     values.update(changes)
     return _Ctx(**values)  # type: ignore[arg-type]
-

@@ -234,4 +234,3 @@ class Rewrite:
 
     html: str
     edits: tuple[Edit, ...]
-

@@ -239,8 +239,10 @@ class _Reader:
             chrome = self.menus.get(el) if self.menus else None
             if chrome is None and (tag in CHROME_TAGS or "role" in attrs):
                 chrome = _chrome_of(el, tag, ctx.in_article)
-        in_article = ctx.in_article or tag in _ARTICLE or (
-            "role" in attrs and _attr(attrs, "role").strip().lower() in ("main", "article")
+        in_article = (
+            ctx.in_article
+            or tag in _ARTICLE
+            or ("role" in attrs and _attr(attrs, "role").strip().lower() in ("main", "article"))
         )
         verbatim = ctx.verbatim or tag in VERBATIM or not translate
         changed = (
@@ -375,4 +377,3 @@ def extract(source: str) -> Page:
         _piece_starts=tuple(p[0] for p in pieces),
         _block_starts=tuple(b.start for b in blocks),
     )
-

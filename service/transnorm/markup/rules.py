@@ -228,4 +228,3 @@ def _xml_attrs(text: str) -> dict[str, str]:
         m.group(1): html.unescape(m.group(2) if m.group(2) is not None else m.group(3))
         for m in _XML_ATTR.finditer(text)
     }
-

@@ -288,7 +288,6 @@ def _markup(
     return end, i
 
 
-
 def _attribute_value(src: str, start: int, end: int) -> tuple[int, int]:
     """The value's range inside an attribute's ``name="value"`` source."""
     eq = src.find("=", start + 1, end)
@@ -339,4 +338,3 @@ def _attribute_atoms(raw_value: str, base: int, value: str) -> list[Atom] | None
     if i != len(value) or text != value:
         return None
     return atoms
-

@@ -184,7 +184,7 @@ def normalize():  # type: ignore[no-untyped-def]
 @endpoint(
     "Normalize several documents; their sentences share model calls",
     description='{"documents": [{"text", "id"?, "options"?}…]} (at most TRANSNORM_MAX_BATCH_DOCUMENTS; '
-    'options.input_format: html for a page) → '
+    "options.input_format: html for a page) → "
     '{"results": [{"id", "result"} or {"id", "error"}…]} in order. A malformed batch is a 400 naming the '
     "document; a document over the size limit, or one the pipeline refuses, fails alone, in place.",
     access="key",
