@@ -392,13 +392,22 @@ class ArgosEngine:
             for piece in model.pieces(sentence, tokens):
                 pieces.append(piece)
                 owners.append(i)
-        prefix = model.prefix
-        # How long a piece's beam search may run depends on the piece alone, never on what it is
-        # batched with (a longer search can end on other words): its limit, rounded up to a rung
-        # of the ladder (search_bound), and each rung is a call of its own; the output is then cut
-        # to the piece's own limit. Rungs 1.5x apart, rather than every 8 tokens, reach what one
-        # call over all the sentences costs (docs/benchmarks: a search step costs about the same
-        # for 4 sentences as for 40, so fewer, fuller calls win).
+        results = self._search(model, pieces, beam, hypotheses)
+        parts: list[list[tuple[list[str], float, list[str]]]] = [[] for _ in sentences]
+        for owner, source, result in zip(owners, pieces, results, strict=True):
+            parts[owner].append(self._hypotheses(model, source, result))
+        return [_joined(model, owner_parts) for owner_parts in parts]
+
+    def _search(self, model: _Model, pieces: list[list[str]], beam: int, hypotheses: int) -> list[Any]:
+        """One CTranslate2 result per piece, in order.
+
+        How long a piece's beam search may run depends on the piece alone, never on what it is
+        batched with (a longer search can end on other words): its limit, rounded up to a rung of
+        the ladder (search_bound), and each rung is a call of its own; the output is then cut to
+        the piece's own limit. Rungs 1.5x apart, rather than every 8 tokens, reach what one call
+        over all the sentences costs (docs/benchmarks: a search step costs about the same for 4
+        sentences as for 40, so fewer, fuller calls win).
+        """
         groups: dict[int, list[int]] = {}
         for i, piece in enumerate(pieces):
             limit = decoding_limit(len(piece), self.settings)
@@ -409,6 +418,7 @@ class ArgosEngine:
         # about what a large one does (each step reads all the weights), so halving small groups
         # doubles the work.
         share = math.ceil(sum(map(len, pieces)) / self.settings.inter_threads)
+        prefix = model.prefix
         pending: list[tuple[list[int], list[Any]]] = []
         for bound, members in sorted(groups.items(), key=lambda g: -sum(len(pieces[i]) for i in g[1])):
             batch = [pieces[i] for i in members]
@@ -430,23 +440,29 @@ class ArgosEngine:
         for members, futures in pending:
             for i, future in zip(members, futures, strict=True):
                 output[i] = future.result()
-        parts: list[list[tuple[list[str], float, list[str]]]] = [[] for _ in sentences]
-        for owner, source, result in zip(owners, pieces, output, strict=True):
-            limit = decoding_limit(len(source), self.settings)
-            hyps = [h[len(prefix) :] if h[: len(prefix)] == prefix else h for h in result.hypotheses]
-            best = hyps[0][:limit]
-            length = max(1, len(result.hypotheses[0]))
-            mean = result.scores[0] * length**LENGTH_PENALTY / length if result.scores else -math.inf
-            others = [model.detokenize(h[:limit]) for h in hyps[1:]]
-            parts[owner].append((best, mean, others))
-        out = []
-        for owner_parts in parts:
-            tokens = sum(len(best) for best, _, _ in owner_parts)
-            text = " ".join(model.detokenize(best) for best, _, _ in owner_parts).strip()
-            mean = sum(m * max(1, len(best)) for best, m, _ in owner_parts) / max(1, tokens)
-            score = round(min(1.0, math.exp(mean)), 4) if mean > -math.inf else 0.0
-            # n-best lists of a sentence translated in pieces are not combined.
-            others = owner_parts[0][2] if len(owner_parts) == 1 else []
-            alternatives = tuple(dict.fromkeys(t for t in others if t and t != text))
-            out.append(Translation(text, score, tokens, alternatives))
-        return out
+        return output
+
+    def _hypotheses(
+        self, model: _Model, source: list[str], result: Any
+    ) -> tuple[list[str], float, list[str]]:
+        """A piece's best tokens (prefix removed, cut to its own limit), their mean log-probability
+        per token, and the other hypotheses as text."""
+        prefix = model.prefix
+        limit = decoding_limit(len(source), self.settings)
+        hyps = [h[len(prefix) :] if h[: len(prefix)] == prefix else h for h in result.hypotheses]
+        length = max(1, len(result.hypotheses[0]))
+        mean = result.scores[0] * length**LENGTH_PENALTY / length if result.scores else -math.inf
+        return hyps[0][:limit], mean, [model.detokenize(h[:limit]) for h in hyps[1:]]
+
+
+def _joined(model: _Model, parts: list[tuple[list[str], float, list[str]]]) -> Translation:
+    """A sentence's translation from its pieces': text joined, score = exp of the mean
+    log-probability per output token over all of them."""
+    tokens = sum(len(best) for best, _, _ in parts)
+    text = " ".join(model.detokenize(best) for best, _, _ in parts).strip()
+    mean = sum(m * max(1, len(best)) for best, m, _ in parts) / max(1, tokens)
+    score = round(min(1.0, math.exp(mean)), 4) if mean > -math.inf else 0.0
+    # n-best lists of a sentence translated in pieces are not combined.
+    others = parts[0][2] if len(parts) == 1 else []
+    alternatives = tuple(dict.fromkeys(t for t in others if t and t != text))
+    return Translation(text, score, tokens, alternatives)
