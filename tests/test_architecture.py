@@ -117,7 +117,7 @@ def test_plan_translate_assemble_is_written_once():
         "assemble": {"transnorm.pipeline"},
         "plan": {"transnorm.pipeline"},
         # The translation process translates for every pipeline of the host.
-        "translate_requests": {"transnorm.pipeline", "transnorm.translator"},
+        "translate_requests": {"transnorm.pipeline", "transnorm.translator.server"},
     }
 
 
