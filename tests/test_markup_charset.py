@@ -8,7 +8,8 @@ import re
 
 import pytest
 from test_markup import _page
-from transnorm.decode import charset_parameter, decode, decode_html
+from transnorm.charsets import charset_parameter, decode_html
+from transnorm.decode import decode
 from transnorm.errors import CharsetError, DecodeError
 from transnorm.markup import Replacement, extract, replace, splice
 

@@ -1,6 +1,6 @@
 """HTML pages read for planning.
 
-:func:`read_page` decodes a page (:func:`~transnorm.decode.decode_html`) and reads it
+:func:`read_page` decodes a page (:func:`~transnorm.charsets.decode_html`) and reads it
 (:func:`~transnorm.markup.extract`); planning works on its reader text normalized as text is
 (:attr:`PageSource.reader`), a line per block (and per ``<br>``), never one across blocks, with what the
 page says about each line (:func:`page_lines`): its language as the detection prior (:func:`prior`),
@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import markup, segment
-from .decode import Decoded, decode_html, normalize
+from .charsets import decode_html
+from .decode import Decoded, normalize
 from .detect import ZXX, Detection, Detector
 from .document import Reason
 from .markup import ATTRIBUTE_KINDS, Page
