@@ -15,8 +15,9 @@ from conftest import ROOT, http_get, http_post
 from poisoned import Poisoned
 from transnorm import Options, Pipeline, Settings
 from transnorm.devtools.modelbuild import build_package
-from transnorm.engine import ArgosEngine, model_positions
+from transnorm.engine import ArgosEngine
 from transnorm.errors import ModelError
+from transnorm.loaded import model_positions
 from transnorm.packages import install_file
 
 POLISH = [

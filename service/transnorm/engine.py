@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import math
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -25,16 +23,13 @@ from typing import Any
 import cachetools
 
 from .errors import ModelError
-from .packages import PackageInfo, installed, read_model_header
+from .loaded import LoadedPackage
+from .packages import PackageInfo, installed
 from .settings import PipelineSettings, Settings, default_models_dir
 from .translate import EngineStats, Translation
 
 #: argostranslate's length penalty (scores are cumulative log-probabilities / length ** this).
 LENGTH_PENALTY = 0.2
-#: Positions assumed when a model stores none (CTranslate2 itself cuts inputs at 1024).
-DEFAULT_POSITIONS = 512
-# Where a long sentence may be cut first: after clause punctuation.
-_CLAUSE = re.compile(r"(?<=[，、；：,;:])")
 
 
 #: The search bounds (see ``ArgosEngine._run``): a rung of this ladder, each about 1.5 times the
@@ -59,19 +54,6 @@ def search_bound(limit: int, settings: PipelineSettings) -> int:
     while rung < limit:
         rung = -(-int(rung * RUNG_RATIO) // LIMIT_STEP) * LIMIT_STEP
     return min(rung, settings.decoding_cap)
-
-
-def model_positions(model_dir: Path) -> int:
-    """How many positions the model has: the rows of its stored position encodings (read from
-    ``model.bin`` without loading it), else :data:`DEFAULT_POSITIONS`."""
-    try:
-        variables = read_model_header(model_dir / "model.bin").variables
-    except ModelError:
-        return DEFAULT_POSITIONS
-    rows = [
-        dims[0] for name, dims in variables.items() if name.endswith("position_encodings/encodings") and dims
-    ]
-    return min(rows) if rows else DEFAULT_POSITIONS
 
 
 class TranslationCache:
@@ -133,78 +115,6 @@ class NoEngine:
         raise ModelError(f"no installed package translates {lang} into {target}")
 
 
-class _Model:
-    """One loaded package: its CTranslate2 translator and SentencePiece processor."""
-
-    def __init__(self, info: PackageInfo, settings: PipelineSettings) -> None:
-        import ctranslate2
-        import sentencepiece
-
-        model_dir = info.path / "model"
-        sp_path = info.path / "sentencepiece.model"
-        if not (model_dir / "model.bin").is_file():
-            raise ModelError(f"package {info.package} {info.version}: {model_dir}/model.bin is missing")
-        if not sp_path.is_file():
-            raise ModelError(
-                f"package {info.package} {info.version}: only SentencePiece packages are supported "
-                f"({sp_path} is missing)"
-            )
-        try:
-            self.translator = ctranslate2.Translator(
-                str(model_dir),
-                device="cpu",
-                compute_type=settings.compute_type,
-                inter_threads=settings.inter_threads,
-                intra_threads=settings.intra_threads,
-            )
-            self.sp = sentencepiece.SentencePieceProcessor(model_file=str(sp_path))
-        except (RuntimeError, ValueError, OSError) as exc:
-            raise ModelError(f"cannot load {info.package} {info.version} from {info.path}: {exc}") from exc
-        self.prefix = [info.target_prefix] if info.target_prefix else []
-        try:
-            config = json.loads((model_dir / "config.json").read_text())
-        except (OSError, ValueError):
-            config = {}
-        positions = model_positions(model_dir)
-        added = bool(config.get("add_source_bos")) + bool(config.get("add_source_eos"))
-        #: The most source tokens one call may carry; longer sentences are split.
-        self.max_source_tokens = max(8, positions - added)
-        #: The most output tokens the decoder has positions for.
-        self.max_output_tokens = max(1, positions - len(self.prefix) - 1)
-
-    def detokenize(self, pieces: Sequence[str]) -> str:
-        """Target pieces → text with the package's own SentencePiece model (byte fallback included).
-
-        Like argostranslate, a ``▁`` left over (a target piece the SentencePiece model does not
-        know) is a space.
-        """
-        return " ".join(self.sp.decode(list(pieces)).replace("▁", " ").split())
-
-    def pieces(self, sentence: str, tokens: list[str]) -> list[list[str]]:
-        """``tokens`` of ``sentence`` in pieces the model can take: whole if it fits; else clauses
-        packed up to the limit; a clause still too long, in windows of the limit."""
-        limit = self.max_source_tokens
-        if len(tokens) <= limit:
-            return [tokens]
-        out: list[list[str]] = []
-        current: list[str] = []
-        for clause in filter(None, _CLAUSE.split(sentence)):
-            clause_tokens = self.sp.encode(clause, out_type=str)
-            if len(clause_tokens) > limit:
-                if current:
-                    out.append(current)
-                    current = []
-                out.extend(clause_tokens[i : i + limit] for i in range(0, len(clause_tokens), limit))
-            elif len(current) + len(clause_tokens) > limit:
-                out.append(current)
-                current = clause_tokens
-            else:
-                current = current + clause_tokens
-        if current:
-            out.append(current)
-        return out
-
-
 class ArgosEngine:
     """Translates with the Argos packages installed in a models folder.
 
@@ -228,7 +138,7 @@ class ArgosEngine:
         self._packages = {(p.from_code, p.to_code): p for p in found}
         # Loaded models, least recently used first; _lock guards it and the counters, and a
         # package being loaded holds its own lock (other packages load and translate meanwhile).
-        self._models: OrderedDict[tuple[str, str], _Model] = OrderedDict()
+        self._models: OrderedDict[tuple[str, str], LoadedPackage] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[tuple[str, str], threading.Lock] = {}
         self._sizes: dict[tuple[str, str], int] = {}
@@ -296,7 +206,7 @@ class ArgosEngine:
             self._sizes[pair] = sum(f.stat().st_size for f in files if f.is_file())
         return self._sizes[pair]
 
-    def _model(self, pair: tuple[str, str]) -> _Model:
+    def _model(self, pair: tuple[str, str]) -> LoadedPackage:
         """The loaded model of ``pair``, loaded now if it is not (unloading the least recently
         used first when the bound would be passed)."""
         with self._lock:
@@ -317,7 +227,7 @@ class ArgosEngine:
                 _release_freed_memory()
             started = time.perf_counter()
             try:
-                model = _Model(self._packages[pair], self.settings)
+                model = LoadedPackage(self._packages[pair], self.settings)
             except ModelError:
                 with self._lock:
                     self._counts["failures"] += 1
@@ -328,7 +238,7 @@ class ArgosEngine:
                 self._load_seconds += time.perf_counter() - started
             return model
 
-    def _make_room(self, pair: tuple[str, str]) -> list[_Model]:
+    def _make_room(self, pair: tuple[str, str]) -> list[LoadedPackage]:
         """Unload the least recently used models until ``pair`` fits the bounds (under _lock);
         returns them (a call still translating with one keeps it until it ends)."""
         most = self.settings.max_loaded_models
@@ -382,7 +292,9 @@ class ArgosEngine:
                     results[i] = translation
         return [r for r in results if r is not None]
 
-    def _run(self, model: _Model, sentences: list[str], beam: int, hypotheses: int) -> list[Translation]:
+    def _run(
+        self, model: LoadedPackage, sentences: list[str], beam: int, hypotheses: int
+    ) -> list[Translation]:
         """Translate every piece of ``sentences`` (grouped by search bound); pieces are joined back."""
         pieces: list[list[str]] = []
         owners: list[int] = []
@@ -398,7 +310,7 @@ class ArgosEngine:
             parts[owner].append(self._hypotheses(model, source, result))
         return [_joined(model, owner_parts) for owner_parts in parts]
 
-    def _search(self, model: _Model, pieces: list[list[str]], beam: int, hypotheses: int) -> list[Any]:
+    def _search(self, model: LoadedPackage, pieces: list[list[str]], beam: int, hypotheses: int) -> list[Any]:
         """One CTranslate2 result per piece, in order.
 
         How long a piece's beam search may run depends on the piece alone, never on what it is
@@ -443,7 +355,7 @@ class ArgosEngine:
         return output
 
     def _hypotheses(
-        self, model: _Model, source: list[str], result: Any
+        self, model: LoadedPackage, source: list[str], result: Any
     ) -> tuple[list[str], float, list[str]]:
         """A piece's best tokens (prefix removed, cut to its own limit), their mean log-probability
         per token, and the other hypotheses as text."""
@@ -455,7 +367,7 @@ class ArgosEngine:
         return hyps[0][:limit], mean, [model.detokenize(h[:limit]) for h in hyps[1:]]
 
 
-def _joined(model: _Model, parts: list[tuple[list[str], float, list[str]]]) -> Translation:
+def _joined(model: LoadedPackage, parts: list[tuple[list[str], float, list[str]]]) -> Translation:
     """A sentence's translation from its pieces': text joined, score = exp of the mean
     log-probability per output token over all of them."""
     tokens = sum(len(best) for best, _, _ in parts)
