@@ -1,6 +1,6 @@
-"""Per-request concerns, applied from each route's declaration: the body read under a deadline,
-API keys, rate limits, security headers, timing, metrics and a JSON log line per request; CORS
-(off unless origins are configured) by flask-cors.
+"""Per-request concerns, applied from each route's declaration: the body read (its framing errors
+answered in the route's format), API keys, rate limits, security headers, timing, metrics and a
+JSON log line per request; CORS (off unless origins are configured) by flask-cors.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .errors import error
 from .headers import DEFAULT_CSP, SECURITY_HEADERS
 from .metrics import LATENCY, REQUESTS
 from .ratelimit import RateLimiter
-from .transport import DeadlineExceeded, close_after, end_body, framing_errors, start_body
+from .transport import close_after, framing_errors
 
 log = logging.getLogger("transnorm.http")
 
@@ -103,7 +103,7 @@ def install(app: Flask) -> None:
         if request.method == "OPTIONS" and settings.service.cors_origins:
             return Response(status=204)
         if request.method in ("POST", "PUT", "PATCH"):
-            failure = _read_body(settings.service.body_timeout)
+            failure = _read_body()
             if failure is not None:
                 return failure
         decl = declaration(app, request.endpoint)
@@ -139,20 +139,14 @@ def install(app: Flask) -> None:
                 return error(app, 403, "Forbidden", "Invalid API key")
         return None
 
-    def _read_body(timeout: float) -> Response | None:
-        """Read (and cache) the body now, under its deadline; framing errors are the client's."""
-        environ = request.environ
-        start_body(environ, timeout, request.content_length)
+    def _read_body() -> Response | None:
+        """Read (and cache) the body now (the worker has it whole, read under its deadlines);
+        framing errors are the client's."""
         try:
             request.get_data(cache=True)
-        except DeadlineExceeded:
-            g.close = True
-            return error(app, 408, "Request Timeout", "the request body did not arrive in time")
         except framing_errors():
             g.close = True  # where the next request would start is unknown
             return error(app, 400, "Bad Request", "malformed request body (chunked framing)")
-        finally:
-            end_body(environ)
         return None
 
     @app.after_request
