@@ -6,7 +6,8 @@ server's minimum rate (``TRANSNORM_MIN_RATE``) with a 10 MB body declared, a slo
 document with a small receive buffer and never reads the reply), an idle TCP connection that
 sends nothing, and an idle keep-alive connection after one request. Each client misbehaves until
 the server ends its connection, records how (status code, close, reset) and after how long, and
-reconnects. Meanwhile a probe every ``probe_interval`` seconds (``/healthz`` and a small
+reconnects; they run in a process of their own, at a lower priority (``--nice``): they stand for
+machines elsewhere. Meanwhile a probe every ``probe_interval`` seconds (``/healthz`` and a small
 ``/v1/normalize``, alternately, each on a new connection) measures latency, and a sampler sums
 RSS and PSS over the server's processes from ``/proc``.
 
@@ -446,19 +447,12 @@ def _percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def run(plan: Plan, url: str, pid: int | None = None) -> Report:
-    """Hold ``plan.clients`` hostile clients of each kind against ``url`` while probing it;
-    ``pid``: the server's (master) process, whose tree's memory is sampled."""
-    parsed = urllib.parse.urlsplit(url)
-    host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
-    _check_loopback(host)
-    limit = raise_open_files(len(plan.kinds) * plan.clients + 2000)
-    if limit < len(plan.kinds) * plan.clients + 200:
-        raise SystemExit(f"hostile: only {limit} open files allowed; lower --clients")
+async def hold_clients(plan: Plan, host: str, port: int) -> tuple[dict[str, KindStats], float]:
+    """Open ``plan.clients`` hostile clients of each kind (``plan.ramp`` a second), hold them for
+    ``plan.hold`` seconds, each reconnecting when cut; their stats and the ramp's seconds."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     stats = {kind: KindStats() for kind in plan.kinds}
-    samples: list[tuple[float, int, int, int]] = []
     started = time.monotonic()
 
     async def connect(kind: str) -> Hostile:
@@ -497,6 +491,44 @@ async def run(plan: Plan, url: str, pid: int | None = None) -> Report:
             if not stop.is_set():
                 await asyncio.sleep(plan.reconnect_delay)
 
+    tasks = []
+    per_step = max(1, int(plan.ramp / 20))
+    for i, kind in enumerate(kind for _ in range(plan.clients) for kind in plan.kinds):
+        tasks.append(asyncio.create_task(client(kind)))
+        if (i + 1) % per_step == 0:
+            await asyncio.sleep(1 / 20)
+    ramp_done = time.monotonic() - started
+    await asyncio.sleep(plan.hold)
+    stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return stats, ramp_done
+
+
+def _clients_process(plan: Plan, host: str, port: int, nice: int, results: Any) -> None:
+    """The hostile clients, in a process of their own at a lower priority (``nice``): they stand
+    for machines elsewhere, and the probes, which stand for a normal client, keep theirs."""
+    with contextlib.suppress(OSError):
+        os.nice(nice)
+    raise_open_files(len(plan.kinds) * plan.clients + 2000)
+    stats, ramp_done = asyncio.run(hold_clients(plan, host, port))
+    results.send((stats, ramp_done, time.process_time()))
+
+
+async def run(plan: Plan, url: str, pid: int | None = None, nice: int = 10) -> Report:
+    """Hold ``plan.clients`` hostile clients of each kind against ``url`` while probing it;
+    ``pid``: the server's (master) process, whose tree's memory is sampled; ``nice``: how much
+    lower the hostile clients' priority is than the probes'."""
+    parsed = urllib.parse.urlsplit(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 80
+    _check_loopback(host)
+    limit = raise_open_files(len(plan.kinds) * plan.clients + 2000)
+    if limit < len(plan.kinds) * plan.clients + 200:
+        raise SystemExit(f"hostile: only {limit} open files allowed; lower --clients")
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    samples: list[tuple[float, int, int, int]] = []
+    started = time.monotonic()
+
     async def sampler() -> None:
         while not stop.is_set() or len(samples) < 2:
             if pid is not None:
@@ -510,33 +542,28 @@ async def run(plan: Plan, url: str, pid: int | None = None) -> Report:
     prober = context.Process(
         target=_prober, args=(host, port, plan.probe_interval, plan.probe_timeout, remote), daemon=True
     )
+    results, results_remote = context.Pipe()
+    clients = context.Process(target=_clients_process, args=(plan, host, port, nice, results_remote))
     sample_task = asyncio.create_task(sampler())
     await asyncio.sleep(1.0)  # a baseline sample before anything starts
     cpu_start = server_cpu(pid) if pid is not None else 0.0
-    own_start = time.process_time()
     prober.start()
-    tasks = []
-    per_step = max(1, int(plan.ramp / 20))
-    for i, kind in enumerate(kind for _ in range(plan.clients) for kind in plan.kinds):
-        tasks.append(asyncio.create_task(client(kind)))
-        if (i + 1) % per_step == 0:
-            await asyncio.sleep(1 / 20)
-    ramp_done = time.monotonic() - started
-    await asyncio.sleep(plan.hold)
+    clients.start()
+    stats, ramp_done, harness_seconds = await loop.run_in_executor(None, results.recv)
     control.send("stop")
     stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
     await sample_task
-    results = await loop.run_in_executor(None, control.recv)
+    probe_results = await loop.run_in_executor(None, control.recv)
     prober.join(10)
+    clients.join(10)
     wall = time.monotonic() - started - 1.0
     cpu = {
         "server_seconds": round(server_cpu(pid) - cpu_start, 1) if pid is not None else None,
-        "harness_seconds": round(time.process_time() - own_start, 1),
+        "harness_seconds": round(harness_seconds, 1),
         "wall_seconds": round(wall, 1),
         "load_average": round(os.getloadavg()[0], 1),
     }
-    probes = [Probe(path, t, seconds, status) for path, t, seconds, status in results]
+    probes = [Probe(path, t, seconds, status) for path, t, seconds, status in probe_results]
     return Report(
         plan=plan,
         kinds={kind: s.summary() for kind, s in stats.items()},
@@ -716,6 +743,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--min-rate", type=int, default=int(os.environ.get("TRANSNORM_MIN_RATE", Plan.min_rate))
     )
+    parser.add_argument(
+        "--nice", type=int, default=10, help="how much lower the hostile clients' priority is"
+    )
     parser.add_argument("--serve-args", default="", help="with --start: extra `transnorm serve` arguments")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -728,9 +758,9 @@ def main(argv: list[str] | None = None) -> int:
         plan = Plan(clients=clients, kinds=kinds, hold=args.hold, ramp=args.ramp, min_rate=args.min_rate)
         if args.start:
             with serve(tuple(args.serve_args.split())) as (base, proc):
-                report = asyncio.run(run(plan, base, proc.pid))
+                report = asyncio.run(run(plan, base, proc.pid, args.nice))
         else:
-            report = asyncio.run(run(plan, args.url, args.pid))
+            report = asyncio.run(run(plan, args.url, args.pid, args.nice))
         reports.append(report)
         if not args.json:
             print(format_report(report), flush=True)

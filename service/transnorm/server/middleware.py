@@ -149,18 +149,31 @@ def install(app: Flask) -> None:
             return error(app, 400, "Bad Request", "malformed request body (chunked framing)")
         return None
 
+    def _rule() -> str:
+        """The URL rule a request matched (the rule of its path when its method is not allowed)."""
+        if request.url_rule is not None:
+            return request.url_rule.rule
+        endpoint = route_endpoint(app, request)
+        return next((r.rule for r in app.url_map.iter_rules() if r.endpoint == endpoint), "unmatched")
+
     @app.after_request
     def _finish(response: Response) -> Response:
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        endpoint = route_endpoint(app, request)
-        rule = next((r.rule for r in app.url_map.iter_rules() if r.endpoint == endpoint), "unmatched")
+        rule = _rule()
         REQUESTS.labels(endpoint=rule, status=str(response.status_code)).inc()
         LATENCY.labels(endpoint=rule).observe(elapsed)
         request_id = g.get("request_id", "")
-        response.headers["X-Request-Id"] = request_id
+        headers = response.headers
+        present = {name.lower() for name, _ in headers.items()}
+        if "x-request-id" in present:
+            headers["X-Request-Id"] = request_id
+        else:
+            headers.add("X-Request-Id", request_id)
         for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        response.headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
+            if name.lower() not in present:
+                headers.add(name, value)
+        if "content-security-policy" not in present:
+            headers.add("Content-Security-Policy", DEFAULT_CSP)
         if g.get("close"):
             response.headers["Connection"] = "close"  # for servers that honour it; gunicorn:
             close_after(request.environ)
