@@ -1,11 +1,14 @@
-"""Shared fixtures: the seeds, a deterministic fake engine, and a tiny *real* Argos package
-(CTranslate2 model from numpy weights, SentencePiece trained on the seeds) built here."""
+"""Shared fixtures: the seeds, a deterministic fake engine, the app over it, a frozen clock for
+rate limits, a tiny *real* Argos package (CTranslate2 model from numpy weights, SentencePiece
+trained on the seeds) built here, a real server on it, and the README's code blocks."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -16,14 +19,17 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from transnorm import Pipeline, Settings
 from transnorm.detect import Detector
 from transnorm.devtools.modelbuild import build_package
 from transnorm.packages import PackageInfo
+from transnorm.server import create_app, ratelimit
 from transnorm.translate import EngineStats, Translation
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
+TESTS = Path(__file__).resolve().parent
 
 _WORDS = [
     "the",
@@ -76,6 +82,38 @@ class FakeEngine:
         return out
 
 
+class Clock:
+    """A clock a test sets by hand (``clock.now = …``)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+#: Five seconds into a one-minute rate-limit window.
+MID_WINDOW = 60.0 * 16_666_700 + 5.0
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _frozen_rate_limit_clock():
+    """Every rate limiter of the test process reads a clock stopped at :data:`MID_WINDOW` (unless
+    it is given its own): no in-process test depends on the wall-clock minute."""
+    frozen = Clock(MID_WINDOW)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ratelimit, "default_clock", frozen)
+        yield frozen
+
+
+@pytest.fixture
+def clock(_frozen_rate_limit_clock) -> Clock:
+    """The rate limiters' clock, back at :data:`MID_WINDOW`, for a test to move."""
+    _frozen_rate_limit_clock.now = MID_WINDOW
+    yield _frozen_rate_limit_clock
+    _frozen_rate_limit_clock.now = MID_WINDOW
+
+
 @pytest.fixture(scope="session")
 def seeds() -> dict[str, bytes]:
     return {p.name[:3]: p.read_bytes() for p in sorted(SEEDS.glob("*.txt"))}
@@ -94,6 +132,26 @@ def fake_engine() -> FakeEngine:
 @pytest.fixture
 def fake_pipeline(fake_engine, detector) -> Pipeline:
     return Pipeline(Settings(models_dir=Path("/nonexistent")), engine=fake_engine, detector=detector)
+
+
+@pytest.fixture(scope="session")
+def make_app(detector):
+    """Build the HTTP app over a :class:`FakeEngine`, without loading anything in the background:
+    ``make_app(settings=None, engine=None, pipeline_settings=None, background=False)``.
+    ``pipeline_settings`` (default: ``settings``) are the pipeline's, where a test needs the two
+    apart (the app's limits against the library's)."""
+
+    def make(
+        settings: Settings | None = None,
+        engine=None,
+        pipeline_settings: Settings | None = None,
+        background: bool = False,
+    ) -> Flask:
+        settings = settings or Settings()
+        pipeline = Pipeline(pipeline_settings or settings, engine=engine or FakeEngine(), detector=detector)
+        return create_app(settings, pipeline, background=background)
+
+    return make
 
 
 @pytest.fixture(scope="session")
@@ -162,9 +220,17 @@ def http_post(url: str, data: bytes, content_type: str, timeout: float = 60) -> 
 
 
 @contextlib.contextmanager
-def running_server(models_dir, log_dir: Path, env_extra=None, args=("--workers", "2"), wait_for="/readyz"):
+def running_server(
+    models_dir,
+    log_dir: Path,
+    env_extra=None,
+    args=("--workers", "2"),
+    wait_for="/readyz",
+    clock_file: Path | None = None,
+):
     """``transnorm serve ARGS`` on a free loopback port, once ``wait_for`` answers 200: yields
-    (base URL, process)."""
+    (base URL, process). With ``clock_file``, every process of the server reads the rate limits'
+    time from that file (seconds since the epoch, as text; ``tests/clock_hook``)."""
     port = _free_port()
     env = {
         **os.environ,
@@ -174,6 +240,10 @@ def running_server(models_dir, log_dir: Path, env_extra=None, args=("--workers",
         **(env_extra or {}),
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    if clock_file is not None:
+        hook = str(TESTS / "clock_hook")
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (hook, env.get("PYTHONPATH")) if p)
+        env["TESTS_RATELIMIT_CLOCK"] = str(clock_file)
     log = (log_dir / "server.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "transnorm", "serve", "--port", str(port), *args],
@@ -225,3 +295,42 @@ def run_cli(args, input=None, env=None) -> subprocess.CompletedProcess:
         env=full_env,
         timeout=300,
     )
+
+
+# -- the README's code blocks (tests/test_readme.py runs them; test_architecture checks CI's) --
+
+#: How a README block is run, from the HTML comment on the line before it,
+#: ``<!-- readme-test: KIND (reason) -->``: ``setup`` without its venv and pip steps, ``ci`` not
+#: at all (it is .ci/run's last line), ``background`` started for the blocks after it, ``skip``
+#: not at all. A block without a comment is run as it is.
+README_MARKS = ("setup", "ci", "background", "skip")
+#: The languages a README block may have: commands, Python, and text that is not run.
+README_LANGUAGES = ("sh", "python", "text", "nginx")
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadmeBlock:
+    lang: str
+    code: str
+    mark: str | None
+    reason: str
+    line: int
+
+
+def readme_blocks(path: Path = ROOT / "README.md") -> list[ReadmeBlock]:
+    """The fenced code blocks of ``path``, in order, with their ``readme-test`` marks."""
+    text = path.read_text(encoding="utf-8")
+    blocks = []
+    for m in re.finditer(r"^```([\w-]*)\n(.*?)^```$", text, re.M | re.S):
+        before = text[: m.start()].rstrip("\n").rsplit("\n", 1)[-1].strip()
+        mark = re.fullmatch(r"<!-- readme-test: (\w+)(?: \((.+)\))? -->", before)
+        blocks.append(
+            ReadmeBlock(
+                lang=m.group(1),
+                code=m.group(2).rstrip("\n"),
+                mark=mark.group(1) if mark else None,
+                reason=(mark.group(2) or "") if mark else "",
+                line=text.count("\n", 0, m.start()) + 1,
+            )
+        )
+    return blocks

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("schemathesis")
+pytestmark = pytest.mark.slow  # schemathesis against a real gunicorn server
 
 
 def test_schemathesis_finds_nothing(server, tmp_path):

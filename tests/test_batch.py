@@ -34,6 +34,7 @@ def write(folder: Path, files: dict[str, str]) -> None:
         path.write_text(text)
 
 
+@pytest.mark.slow
 def test_inputs_sharing_a_stem_each_keep_their_outputs(tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"
     texts = {
@@ -73,6 +74,7 @@ def test_an_output_on_a_reserved_name_or_on_another_inputs_outputs_fails_naming_
     assert json.loads((out / "x.json").read_text())["text"] == "The file x.\n"
 
 
+@pytest.mark.slow
 def test_a_name_that_is_not_utf8_is_reported_escaped_and_processed(tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
@@ -132,6 +134,7 @@ def _processes_marked(marker: str) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 def test_a_second_run_on_the_same_output_refuses_at_once_or_waits(tmp_path, real_settings):
     src, out = tmp_path / "in", tmp_path / "out"
     _corpus(src, 200)
@@ -147,6 +150,7 @@ def test_a_second_run_on_the_same_output_refuses_at_once_or_waits(tmp_path, real
     assert len(lines) == 200 and all(json.loads(line)["status"] == "unchanged" for line in lines)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_stops_the_run_cleanly(tmp_path, real_settings, signum, code):
     src, out = tmp_path / "in", tmp_path / "out"
@@ -184,6 +188,7 @@ def _tmpfs(path: Path, size: str) -> None:
     assert r.returncode == 0, f"cannot mount a tmpfs here: {r.stderr.decode()}"
 
 
+@pytest.mark.slow
 def test_a_full_disk_fails_files_by_name_keeps_the_report_valid_and_a_rerun_completes(tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
@@ -211,6 +216,7 @@ def test_a_full_disk_fails_files_by_name_keeps_the_report_valid_and_a_rerun_comp
         subprocess.run(["umount", "-l", str(out)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_a_read_only_output_folder_is_a_clear_error(tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"
     write(src, {"a.txt": "Plain.\n"})
@@ -224,6 +230,7 @@ def test_a_read_only_output_folder_is_a_clear_error(tmp_path):
         subprocess.run(["umount", "-l", str(out)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_symlinks_hidden_entries_and_folders_each_get_a_line_and_are_not_failures(tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"
     write(
@@ -250,6 +257,7 @@ def test_symlinks_hidden_entries_and_folders_each_get_a_line_and_are_not_failure
         assert report[name]["status"] == "skipped" and report[name]["error"].startswith(why), report[name]
 
 
+@pytest.mark.slow
 def test_long_names_fit_the_file_system(tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
@@ -267,6 +275,7 @@ def test_long_names_fit_the_file_system(tmp_path):
     assert len([p for p in out.iterdir() if p.name.endswith(".en.txt")]) == 2
 
 
+@pytest.mark.slow
 def test_text_output_is_plain_english_by_default(tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"
     write(src, {"a.txt": "Hello.\n科尔图诺夫对记者表示。\n"})
@@ -289,6 +298,7 @@ def _umask_run(args: list[str], umask: int, input: bytes | None = None) -> subpr
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_outputs_honour_the_umask(tmp_path, umask, mode):
     out = tmp_path / "o.json"

@@ -52,6 +52,7 @@ def test_too_large_input():
     assert r.returncode == 3 and b"limit is 10" in r.stderr
 
 
+@pytest.mark.slow
 def test_text_and_html_formats(tmp_path):
     seed = next(SEEDS.glob("004_*.txt"))
     r = run(["normalize", str(seed), "--format", "text", "--markers", "none"])
@@ -76,6 +77,7 @@ def test_models_commands_without_packages(tmp_path):
     assert r.returncode == 4 and b"no such file" in r.stderr
 
 
+@pytest.mark.slow
 def test_evaluate_command_prints_scores():
     r = run(["evaluate", "--json"])
     scores = json.loads(r.stdout)
@@ -88,6 +90,7 @@ def installed_dir(real_settings):
     return str(real_settings.pipeline.models_dir)
 
 
+@pytest.mark.slow
 def test_batch_over_seeds_with_a_real_package(tmp_path, installed_dir):
     out = tmp_path / "out"
     r = run(
@@ -122,6 +125,7 @@ def test_batch_over_seeds_with_a_real_package(tmp_path, installed_dir):
     assert [r["status"] for r in report] == ["unchanged"] * 5
 
 
+@pytest.mark.slow
 def test_batch_reports_a_bad_file_and_goes_on(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
@@ -158,6 +162,7 @@ def test_batch_reports_a_bad_file_and_goes_on(tmp_path):
     assert (summary["unchanged"], summary["incomplete"], summary["with_warnings"]) == (2, 1, 1)
 
 
+@pytest.mark.slow
 def test_batch_follows_symbolic_links_only_when_asked(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     (elsewhere / "sub").mkdir(parents=True)
@@ -189,6 +194,7 @@ def test_read_input_refuses_fifos_and_oversized_files_without_reading(tmp_path):
     assert read_input(fifo, 500) == b"x" * 500
 
 
+@pytest.mark.slow
 def test_batch_rewrites_a_changed_or_damaged_output(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
@@ -206,3 +212,65 @@ def test_batch_rewrites_a_changed_or_damaged_output(tmp_path):
 def test_batch_refuses_output_inside_itself(tmp_path):
     r = run(["batch", str(tmp_path), "--out", str(tmp_path)])
     assert r.returncode == 1 and b"different folder" in r.stderr
+
+
+# -- what a new user runs into (issue 23) ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def unk_models(tmp_path_factory, tiny_package):
+    """The tiny zh→en package, made to answer only <unk> (replaced by the source's Chinese):
+    installed, and every translation rejected by the quality gate."""
+    from transnorm.packages import install_file
+
+    models = tmp_path_factory.mktemp("unk-models")
+    info = install_file(tiny_package, models)
+    vocabulary = info.path / "model" / "target_vocabulary.json"
+    pieces = json.loads(vocabulary.read_text())
+    vocabulary.write_text(json.dumps(["<unk>" if p not in ("<s>", "</s>") else p for p in pieces]))
+    return models
+
+
+def test_incomplete_says_what_happened_to_each_language(unk_models):
+    """`incomplete: no translation for zh` was printed when a zh package was installed and the
+    gate refused its output; now each language says why it was left untranslated."""
+    env = {"TRANSNORM_MODELS_DIR": str(unk_models), "TRANSNORM_COMPUTE_TYPE": "float32"}
+    r = run(["normalize", "-"], input="科尔图诺夫说。\nПутин сказал это вчера.\n".encode(), env_extra=env)
+    assert r.returncode == 0, r.stderr
+    err = r.stderr.decode()
+    assert "no translation for" not in err
+    assert "incomplete: 1 zh span untranslated: the model's output was rejected by the quality gate" in err
+    assert "incomplete: 1 ru span untranslated: no installed package translates ru into English" in err
+    warnings = json.loads(r.stdout)["warnings"]
+    assert any("the translation is not in the Latin script" in w for w in warnings), warnings
+
+
+def test_normalize_from_a_terminal_says_it_is_reading_it():
+    """`transnorm normalize` with a terminal on stdin waited silently."""
+    import pty
+    import subprocess
+    import sys
+
+    from conftest import NO_MODELS, ROOT
+
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "transnorm", "normalize", "--format", "text"],
+            stdin=terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            env={**os.environ, "TRANSNORM_MODELS_DIR": str(NO_MODELS)},
+        )
+        os.write(controller, b"Hello world.\n\x04")  # a line, then Ctrl-D at the start of a line
+        out, err = proc.communicate(timeout=120)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert proc.returncode == 0, err
+    assert b"reading the document from the terminal" in err and b"Ctrl-D" in err
+    assert out == b"Hello world.\n"
+    # Piped input is read without a word.
+    r = run(["normalize", "-", "--format", "text"], input=b"Hello world.\n")
+    assert r.stdout == b"Hello world.\n" and b"terminal" not in r.stderr

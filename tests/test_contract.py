@@ -4,17 +4,14 @@ by construction — checked here from each side."""
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, FakeEngine
-from transnorm import Pipeline, Settings
+from transnorm import Settings
 from transnorm.options import Options
-from transnorm.server import create_app
 from transnorm.server.declare import declaration
 
 
 @pytest.fixture
-def app(detector):
-    settings = Settings(api_keys=("k1",), requests_per_minute=1000)
-    return create_app(settings, Pipeline(settings, engine=FakeEngine(), detector=detector), background=False)
+def app(make_app):
+    return make_app(Settings(api_keys=("k1",), requests_per_minute=1000))
 
 
 def _operations(app):
@@ -87,9 +84,3 @@ def test_metrics_cover_every_endpoint(app):
     metrics = client.get("/metrics").get_data(as_text=True)
     for rule, _ in _operations(app):
         assert f'transnorm_http_requests_total{{endpoint="{rule.rule}"' in metrics, rule.rule
-
-
-def test_readme_endpoint_table_is_generated_from_the_spec():
-    from transnorm.devtools.docs import endpoint_table
-
-    assert endpoint_table() in (ROOT / "README.md").read_text()

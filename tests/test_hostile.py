@@ -91,6 +91,7 @@ MALFORMED_CHUNKS = {
         ("/detect", "application/json"),
     ],
 )
+@pytest.mark.slow
 def test_malformed_chunked_body_is_400_and_never_logged(hostile, path, content_type, name):
     base, log = hostile
     status, headers, body, _ = exchange(base, chunked(path, content_type, MALFORMED_CHUNKS[name]))
@@ -105,6 +106,7 @@ def test_malformed_chunked_body_is_400_and_never_logged(hostile, path, content_t
     assert SECRET not in log.read_text(errors="replace")
 
 
+@pytest.mark.slow
 def test_malformed_request_line_and_headers_are_4xx_and_never_logged(hostile):
     base, log = hostile
     for raw in (
@@ -119,6 +121,7 @@ def test_malformed_request_line_and_headers_are_4xx_and_never_logged(hostile):
     assert SECRET not in log.read_text(errors="replace")
 
 
+@pytest.mark.slow
 def test_slow_headers_and_unfinished_bodies_get_408(hostile):
     base, _ = hostile
     # Headers never finished.
@@ -139,6 +142,7 @@ def test_slow_headers_and_unfinished_bodies_get_408(hostile):
     assert status == 408 and took < 6
 
 
+@pytest.mark.slow
 def test_a_client_sending_at_the_minimum_rate_is_served(hostile):
     """The deadline grows with what arrives: a large body sent steadily is not cut off."""
     base, _ = hostile
@@ -188,6 +192,7 @@ def test_a_hundred_hostile_clients_of_each_kind_leave_normal_requests_answered(r
     assert memory["pss_peak_mib"] - memory["pss_start_mib"] < 200, memory
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/translate", "/detect", "/v1/normalize", "/v1/normalize/batch"])
 def test_json_nested_100000_deep_is_400(hostile, path):
     base, _ = hostile
@@ -197,6 +202,7 @@ def test_json_nested_100000_deep_is_400(hostile, path):
     assert status == 400, body
 
 
+@pytest.mark.slow
 def test_lone_surrogates_echoed_back_are_escaped(hostile):
     base, _ = hostile
     cases = [
@@ -214,6 +220,7 @@ def test_lone_surrogates_echoed_back_are_escaped(hostile):
         body.decode("utf-8")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["²", "+-1", "--1", "9" * 5000, "1e3", "٣٣", " ", "0x1"])
 def test_libretranslate_alternatives_that_int_cannot_read_are_400(hostile, value):
     base, _ = hostile
@@ -233,21 +240,16 @@ def test_libretranslate_alternatives_that_int_cannot_read_are_400(hostile, value
         assert status == 400 and "alternatives" in json.loads(body)["error"], body
 
 
-def test_no_static_route_even_with_a_static_folder(tmp_path, monkeypatch, detector):
-    from conftest import FakeEngine
-    from transnorm import Pipeline, Settings
-    from transnorm.server import create_app
-
+def test_no_static_route_even_with_a_static_folder(tmp_path, monkeypatch, make_app):
     (tmp_path / "static").mkdir()
     (tmp_path / "static" / "secret.txt").write_text("do not serve")
     monkeypatch.chdir(tmp_path)
-    app = create_app(
-        Settings(), Pipeline(Settings(), engine=FakeEngine(), detector=detector), background=False
-    )
+    app = make_app()
     assert all(rule.endpoint != "static" for rule in app.url_map.iter_rules())
     assert app.test_client().get("/static/secret.txt").status_code == 404
 
 
+@pytest.mark.slow
 def test_security_headers_on_every_route(hostile):
     base, _ = hostile
     spec = json.loads(http_get(base + "/openapi.json")[1])
@@ -262,18 +264,29 @@ def test_security_headers_on_every_route(hostile):
             assert headers["x-frame-options"] == "DENY"
 
 
+@pytest.mark.slow
 def test_broken_model_answers_503_with_the_cause(tiny_package, tmp_path):
+    """A package that cannot load: /readyz names it and why (it is in the preload list), the
+    requests that need it answer 503 with the cause, the others are served."""
     from transnorm.packages import install_file
 
     models = tmp_path / "models"
     install_file(tiny_package, models)
     next(models.rglob("model.bin")).write_bytes(b"not a model")
-    with running_server(models, tmp_path, args=("--workers", "1"), wait_for="/healthz") as (base, _):
-        status, body = http_get(base + "/readyz")
-        assert status == 503 and "model loading failed" in json.loads(body)["detail"]
+    env = {"TRANSNORM_PRELOAD": "zh"}
+    with running_server(models, tmp_path, env, args=("--workers", "1"), wait_for="/healthz") as (base, _):
+        for _ in range(100):
+            status, body = http_get(base + "/readyz")
+            if "loading the preload list" not in json.loads(body)["detail"]:
+                break
+            time.sleep(0.1)
+        detail = json.loads(body)["detail"]
+        assert status == 503 and "model loading failed" in detail and "translate-zh_en" in detail
         for _ in range(2):  # and it stays so: not "still loading" forever
-            status, _, body = http_post(base + "/v1/normalize", b"x", "text/plain")
-            assert status == 503 and "model loading failed" in json.loads(body)["detail"], body
-            data = b'{"q": "x", "source": "auto", "target": "en"}'
+            status, _, body = http_post(base + "/v1/normalize", "第一次会谈。".encode(), "text/plain")
+            assert status == 503 and "cannot load" in json.loads(body)["detail"], body
+            data = '{"q": "第一次会谈。", "source": "auto", "target": "en"}'.encode()
             status, _, body = http_post(base + "/translate", data, "application/json")
-            assert status == 503 and "model loading failed" in json.loads(body)["error"], body
+            assert status == 503 and "cannot load" in json.loads(body)["error"], body
+        status, _, body = http_post(base + "/v1/normalize", b"Hello there.", "text/plain")
+        assert status == 200, body

@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEEDS, run_cli
 
+pytestmark = pytest.mark.slow  # builds and runs the container image
+
 if os.environ.get("TRANSNORM_SKIP_CONTAINER") == "1":
     pytest.skip("TRANSNORM_SKIP_CONTAINER=1: the container image is not built", allow_module_level=True)
 

@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from conftest import NO_MODELS, ROOT, run_cli
 
 
@@ -60,6 +61,7 @@ def test_a_stream_with_bad_lines_is_answered_line_by_line_in_order():
     assert 'line 8 must be an object with a "text" member' in errors[7]["detail"]
 
 
+@pytest.mark.slow
 def test_flags_are_defaults_that_a_line_overrides():
     text = next((ROOT / "seeds").glob("004_*.txt")).read_text()  # with a scraped "Озвучить текст"
     stream = [{"id": "1", "text": text}, {"id": "2", "text": text, "options": {"chrome": "remove"}}]
@@ -69,6 +71,7 @@ def test_flags_are_defaults_that_a_line_overrides():
     assert "Озвучить текст" in first["text"] and "Озвучить текст" not in second["text"]
 
 
+@pytest.mark.slow
 def test_results_equal_the_batch_json(tmp_path, real_settings):
     src = tmp_path / "in"
     src.mkdir()
@@ -92,6 +95,7 @@ def test_results_equal_the_batch_json(tmp_path, real_settings):
         assert line["result"] == json.loads((tmp_path / "out" / f"{seed.name}.json").read_text())
 
 
+@pytest.mark.slow
 def test_batch_takes_jsonl_inputs_and_writes_json_lines(tmp_path, real_settings):
     src = tmp_path / "in"
     src.mkdir()
@@ -162,6 +166,7 @@ def _stream_through(lines: int, line: bytes, extra: list[str] = ()) -> tuple[int
     return count, peak, proc.returncode
 
 
+@pytest.mark.slow
 def test_memory_stays_bounded_on_a_long_stream():
     doc = (
         json.dumps({"id": "d", "text": "The talks will continue next week, officials said. " * 40}).encode()
@@ -175,6 +180,7 @@ def test_memory_stays_bounded_on_a_long_stream():
     assert big_peak - small_peak < 80 * 1024, (small_peak, big_peak)
 
 
+@pytest.mark.slow
 def test_a_line_longer_than_any_document_is_skipped_not_held():
     huge = b'{"id": "h", "text": "' + b"x" * 40_000_000 + b'"}\n'
     ok = json.dumps({"id": "ok", "text": "Fine."}).encode() + b"\n"

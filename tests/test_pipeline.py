@@ -321,6 +321,7 @@ _HOSTILE = st.lists(st.one_of(st.text(_HOSTILE_CHARS, max_size=20), _HOSTILE_PIE
     st.sampled_from(["\n", "\r", "\r\n", "", " ", "\u2028"]),
     st.integers(min_value=0, max_value=3),
 )
+@pytest.mark.slow
 def test_round_trip_hostile_unicode(fake_pipeline, parts, sep, long_line):
     # Combining marks, emoji sequences, RTL and bidi controls, NUL and control characters, lone
     # CR, mixed scripts, and (sometimes) one very long line.

@@ -70,6 +70,7 @@ def test_regression_spans_overlapped_at_a_script_boundary(fake_pipeline):
     assert [s.source_text for s in doc.spans if s.lang != "en"] == ["魂，", "ف"]
 
 
+@pytest.mark.slow
 def test_the_generators_reach_script_boundaries_next_to_cjk_punctuation():
     """The strategies must be able to produce the shape of the overlap bug (the old ones never did)."""
     # A CJK run, CJK punctuation, then letters of another script that is not Latin.

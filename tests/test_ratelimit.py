@@ -1,6 +1,7 @@
 """Per-client request limits: the counter, the HTTP answers (problem+json for /v1, LibreTranslate's
 ``{"error"}`` for its endpoints, both 429 with Retry-After), and the limit shared by two real
-gunicorn workers."""
+gunicorn workers. Every limiter here reads a clock the test sets: none waits for, or depends on,
+the wall-clock minute."""
 
 from __future__ import annotations
 
@@ -12,18 +13,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FakeEngine, http_get, http_post, run_cli, running_server
-from transnorm import Pipeline, Settings
-from transnorm.server import create_app
+from conftest import MID_WINDOW, Clock, http_get, http_post, run_cli, running_server
+from transnorm import Settings
+from transnorm.server import ratelimit
 from transnorm.server.ratelimit import RateLimiter
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.mark.parametrize("shared", [False, True])
@@ -46,19 +39,18 @@ def test_two_processes_share_one_count(tmp_path):
     assert results[:4] == [None] * 4 and all(r is not None for r in results[4:])
 
 
-def _start_of_a_window(needed: float) -> None:
-    """Wait, if need be, so that the next ``needed`` seconds fall inside one counting window."""
-    if time.time() % 60 > 60 - needed:
-        time.sleep(60.5 - time.time() % 60)
+def test_limiters_without_a_clock_read_the_default_one_at_each_hit(clock):
+    limiter = RateLimiter(1)
+    assert ratelimit.default_clock is clock and limiter.hit("a") is None
+    assert limiter.hit("a") == 55  # MID_WINDOW is 5 s into its window
+    clock.now += 55  # the next window
+    assert limiter.hit("a") is None
 
 
 @pytest.fixture
-def limited(detector, monkeypatch):
-    _start_of_a_window(5)
+def limited(make_app, clock, monkeypatch):
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
-    pipeline = Pipeline(Settings(), engine=FakeEngine(), detector=detector)
-    settings = Settings(requests_per_minute=2, api_keys=("k1", "k2"))
-    return create_app(settings, pipeline, background=False).test_client()
+    return make_app(Settings(requests_per_minute=2, api_keys=("k1", "k2"))).test_client()
 
 
 def test_http_answers_429_with_retry_after(limited):
@@ -69,7 +61,7 @@ def test_http_answers_429_with_retry_after(limited):
     assert [post().status_code for _ in range(2)] == [200, 200]
     r = post()
     assert r.status_code == 429 and r.mimetype == "application/problem+json"
-    assert 1 <= int(r.headers["Retry-After"]) <= 60 and "2 requests per minute" in r.json["detail"]
+    assert r.headers["Retry-After"] == "55" and "2 requests per minute" in r.json["detail"]
     assert post("k2").status_code == 200  # each key has its own allowance
     # Probes, metrics and the language list are never limited.
     assert (
@@ -81,6 +73,20 @@ def test_http_answers_429_with_retry_after(limited):
     r = limited.post("/translate", json={"q": "科尔图诺夫。", "api_key": "k1", **lt})
     assert r.status_code == 429 and set(r.json) == {"error"} and r.json["error"].startswith("Slowdown: ")
     assert limited.post("/translate", json={"q": "Hi", "api_key": "k2", **lt}).status_code == 200
+
+
+def test_a_new_window_gives_a_new_allowance(limited, clock):
+    def post():
+        return limited.post(
+            "/v1/normalize", data=b"Hi.", content_type="text/plain", headers={"X-API-Key": "k1"}
+        )
+
+    assert [post().status_code for _ in range(3)] == [200, 200, 429]
+    clock.now += 54.5  # still the same window: half a second left, announced as one
+    r = post()
+    assert r.status_code == 429 and r.headers["Retry-After"] == "1"
+    clock.now += 0.5
+    assert [post().status_code for _ in range(3)] == [200, 200, 429]
 
 
 def test_made_up_keys_do_not_buy_a_fresh_allowance(limited):
@@ -100,14 +106,20 @@ def _children(pid: int) -> list[int]:
     return sorted(int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
 
 
+@pytest.mark.slow
 def test_real_server_limit_is_shared_by_workers_and_survives_restarts(real_settings, tmp_path):
+    # Both workers read the time from this file (tests/clock_hook): the test moves it.
+    now = tmp_path / "now"
+    now.write_text(repr(MID_WINDOW))
     args = ("--workers", "2", "--requests-per-minute", "10")
-    with running_server(real_settings.pipeline.models_dir, tmp_path, args=args) as (base, proc):
+    with running_server(real_settings.pipeline.models_dir, tmp_path, args=args, clock_file=now) as (
+        base,
+        proc,
+    ):
 
         def post(_: int = 0) -> int:
             return http_post(base + "/v1/normalize", b"Plain English.", "text/plain")[0]
 
-        _start_of_a_window(20)
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             statuses = list(pool.map(post, range(24)))
         assert statuses.count(200) == 10 and statuses.count(429) == 14, statuses
@@ -115,7 +127,7 @@ def test_real_server_limit_is_shared_by_workers_and_survives_restarts(real_setti
         old = _children(proc.pid)
         for pid in old:
             os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             new = _children(proc.pid)
             try:
@@ -124,8 +136,14 @@ def test_real_server_limit_is_shared_by_workers_and_survives_restarts(real_setti
             except OSError:
                 pass
             time.sleep(0.1)
+        assert len(new) == 2 and not set(new) & set(old), (old, new)  # both replaced, and ready
         assert post() == 429
         status, headers, body = http_post(
             base + "/translate", json.dumps({"q": "Hi"}).encode(), "application/json"
         )
-    assert status == 429 and "Slowdown" in json.loads(body)["error"] and "Retry-After" in headers
+        assert status == 429 and "Slowdown" in json.loads(body)["error"] and headers["Retry-After"] == "55"
+        # The next window: a fresh allowance, shared again.
+        now.write_text(repr(MID_WINDOW + 55))
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(post, range(12)))
+        assert statuses.count(200) == 10 and statuses.count(429) == 2, statuses

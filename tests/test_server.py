@@ -9,18 +9,15 @@ import time
 
 import pytest
 from conftest import SEEDS, FakeEngine, http_get, http_post
-from transnorm import Pipeline, Settings
-from transnorm.server import create_app
+from transnorm import Settings
 from transnorm.server.middleware import key_is_valid
 
 PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-def app(detector):
-    settings = Settings(max_bytes=50_000, max_batch_documents=3)
-    pipeline = Pipeline(settings, engine=FakeEngine(), detector=detector)
-    return create_app(settings, pipeline, background=False)
+def app(make_app):
+    return make_app(Settings(max_bytes=50_000, max_batch_documents=3))
 
 
 @pytest.fixture
@@ -36,7 +33,8 @@ def test_health_ready_languages(client):
     assert client.get("/healthz").json == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json["status"] == "ready"
-    assert set(ready.json["engine"]) == {"models_loaded", "cache_hits", "cache_misses"}
+    assert {"models_loaded", "cache_hits", "cache_misses", "loads", "unloads"} <= set(ready.json["engine"])
+    assert ready.json["loaded"] == [] and ready.json["preload"] == []
     langs = client.get("/v1/languages").json
     assert {p["from"] for p in langs["translation"]} == {"zh", "ru"}
     assert {"zh", "ja", "ko", "ru", "uk", "fr", "de", "es"} <= set(langs["detection"])
@@ -105,10 +103,8 @@ def test_unknown_format_and_method(client):
     assert client.get("/nope").mimetype == PROBLEM
 
 
-def test_batch_results_in_order_with_errors_in_place(detector):
-    settings = Settings(max_bytes=20, max_batch_documents=3)
-    pipeline = Pipeline(settings, engine=FakeEngine(), detector=detector)
-    client = create_app(settings, pipeline, background=False).test_client()
+def test_batch_results_in_order_with_errors_in_place(make_app):
+    client = make_app(Settings(max_bytes=20, max_batch_documents=3)).test_client()
     docs = [
         {"id": "a", "text": "第一句。"},
         {"id": "b", "text": "第二句。" * 10},  # over max_bytes: fails alone, in place
@@ -141,23 +137,22 @@ def test_batch_results_in_order_with_errors_in_place(detector):
     assert client.post("/v1/normalize/batch", data=b"x", content_type="text/plain").status_code == 415
 
 
-def test_batch_shares_translation_calls(detector):
+def test_batch_shares_translation_calls(make_app):
     engine = FakeEngine()
-    app = create_app(Settings(), Pipeline(Settings(), engine=engine, detector=detector), background=False)
+    app = make_app(engine=engine)
     docs = [{"text": "第一句。"}, {"text": "第二句。"}, {"text": "Третье предложение здесь."}]
     app.test_client().post("/v1/normalize/batch", json={"documents": docs})
     assert sorted((lang, len(s)) for lang, s in engine.calls) == [("ru", 1), ("zh", 2)]
 
 
-def test_readiness_flips_only_after_models_load(detector):
+def test_readiness_flips_only_after_models_load(make_app):
     release = threading.Event()
 
     class SlowEngine(FakeEngine):
         def load(self):
             release.wait(10)
 
-    pipeline = Pipeline(Settings(), engine=SlowEngine(), detector=detector)
-    client = create_app(Settings(), pipeline, background=True).test_client()
+    client = make_app(engine=SlowEngine(), background=True).test_client()
     assert client.get("/readyz").status_code == 503
     assert client.post("/v1/normalize", data=b"x", content_type="text/plain").status_code == 503
     assert client.get("/healthz").status_code == 200
@@ -169,14 +164,12 @@ def test_readiness_flips_only_after_models_load(detector):
     assert client.get("/readyz").status_code == 200
 
 
-def test_failed_model_load_is_reported_not_ready(detector):
+def test_failed_model_load_is_reported_not_ready(make_app):
     class Broken(FakeEngine):
         def load(self):
             raise RuntimeError("model.bin is corrupt")
 
-    client = create_app(
-        Settings(), Pipeline(Settings(), engine=Broken(), detector=detector), background=False
-    ).test_client()
+    client = make_app(engine=Broken()).test_client()
     r = client.get("/readyz")
     assert r.status_code == 503 and "model.bin is corrupt" in r.json["detail"]
     # Requests say why too, not "still loading" forever.
@@ -189,9 +182,8 @@ def test_failed_model_load_is_reported_not_ready(detector):
     assert r.status_code == 503 and "model.bin is corrupt" in r.json["error"]
 
 
-def test_api_keys(detector):
-    pipeline = Pipeline(Settings(), engine=FakeEngine(), detector=detector)
-    client = create_app(Settings(api_keys=("k1", "k2")), pipeline, background=False).test_client()
+def test_api_keys(make_app):
+    client = make_app(Settings(api_keys=("k1", "k2"))).test_client()
     assert client.post("/v1/normalize", data=b"x", content_type="text/plain").status_code == 401
     bad = client.post("/v1/normalize", data=b"x", content_type="text/plain", headers={"X-API-Key": "k3"})
     assert bad.status_code == 401 and bad.mimetype == PROBLEM
@@ -205,11 +197,10 @@ def test_api_keys(detector):
     assert key_is_valid("abc", ("abc",)) and not key_is_valid("abd", ("abc",)) and not key_is_valid("", ())
 
 
-def test_cors_off_by_default_and_on_when_configured(client, detector):
+def test_cors_off_by_default_and_on_when_configured(client, make_app):
     r = client.get("/healthz", headers={"Origin": "https://example.org"})
     assert "Access-Control-Allow-Origin" not in r.headers
-    pipeline = Pipeline(Settings(), engine=FakeEngine(), detector=detector)
-    c2 = create_app(Settings(cors_origins=("https://example.org",)), pipeline, background=False).test_client()
+    c2 = make_app(Settings(cors_origins=("https://example.org",))).test_client()
     r = c2.get("/healthz", headers={"Origin": "https://example.org"})
     assert r.headers["Access-Control-Allow-Origin"] == "https://example.org"
     assert (
@@ -248,7 +239,7 @@ def test_metrics_openapi_docs_page(client):
 
 
 def test_openapi_is_valid(client):
-    openapi_spec_validator = pytest.importorskip("openapi_spec_validator")
+    import openapi_spec_validator
 
     openapi_spec_validator.validate(client.get("/openapi.json").json)
 
@@ -256,6 +247,7 @@ def test_openapi_is_valid(client):
 # -- the real server (fixture `server` in conftest.py) ------------------------------------
 
 
+@pytest.mark.slow
 def test_real_server_translates_seed_003(server):
     status, _, body = http_post(server + "/v1/normalize", _seed("003"), "text/plain")
     assert status == 200
@@ -265,6 +257,7 @@ def test_real_server_translates_seed_003(server):
     assert han[0]["engine"] == {"name": "argostranslate", "package": "translate-zh_en", "version": "0.1"}
 
 
+@pytest.mark.slow
 def test_real_server_errors(server):
     for data, ctype, status in [
         (b"a\xff", "text/plain", 400),
@@ -279,6 +272,7 @@ def test_real_server_errors(server):
         assert json.loads(body)["detail"]
 
 
+@pytest.mark.slow
 def test_two_workers_agree_and_metrics_add_up(server):
     # Sentences no other test sent, so neither worker's cache holds any of them: CTranslate2's
     # numerics may differ with batch composition, and a cache hit changes the composition.
@@ -303,7 +297,7 @@ def test_two_workers_agree_and_metrics_add_up(server):
         assert http_get(server + path)[0] == 200
 
 
-def test_concurrent_requests_share_translation_batches(detector):
+def test_concurrent_requests_share_translation_batches(make_app):
     import concurrent.futures
 
     class Slow(FakeEngine):
@@ -312,7 +306,7 @@ def test_concurrent_requests_share_translation_batches(detector):
             return super().translate(lang, sentences, beam_size, target, alternatives)
 
     engine = Slow()
-    app = create_app(Settings(), Pipeline(Settings(), engine=engine, detector=detector), background=False)
+    app = make_app(engine=engine)
 
     def post(n: int) -> int:
         with app.test_client() as client:

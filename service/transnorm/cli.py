@@ -2,9 +2,12 @@
 
 Exit codes: 0 success; 1 a batch had failed files, an output could not be written, or an
 internal error; 2 usage error (bad flag, option or setting, an ``-o`` that cannot be); 3 bad
-input (invalid UTF-8, too large, unreadable, a folder); 4 model problem (a missing models folder
-too); 5 the result is incomplete and ``--fail-incomplete`` was given; 128 + N stopped by signal N
-(143 SIGTERM, 130 SIGINT).
+input (invalid UTF-8, a page its charset cannot decode, too large, unreadable, a folder); 4 model
+problem (a missing models folder too); 5 the result is incomplete and ``--fail-incomplete`` was
+given; 128 + N stopped by signal N (143 SIGTERM, 130 SIGINT).
+
+A file named ``.html`` or ``.htm`` is an HTML page (``--input-format`` says otherwise); so is one
+that starts with ``<!doctype html`` or ``<html``.
 
 Setting flags are derived from :class:`~transnorm.settings.Settings`: the field ``beam_size`` is
 ``--beam-size`` (and ``TRANSNORM_BEAM_SIZE``) wherever a subcommand takes it.
@@ -20,6 +23,7 @@ import select
 import signal
 import sys
 import typing
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -125,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     m = msub.add_parser("install", help="install a local .argosmodel file, or download a package by name")
     m.add_argument("package", help="path to an .argosmodel file, or a name such as translate-zh_en or zh")
     m.add_argument("--timeout", type=float, default=60.0, help="download timeout in seconds")
+    m.add_argument("--replace", action="store_true", help="replace the package installed for the same pair")
     _setting_flags(m, "models install")
     m = msub.add_parser("verify", help="check the installed packages against their install record")
     m.add_argument("--load", action="store_true", help="also load each model and translate a word")
@@ -138,11 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the HTTP service under gunicorn")
     _setting_flags(p, "serve")
 
-    p = sub.add_parser("bench", help="benchmarks: translation, English pass-through, HTTP, batch")
-    p.add_argument("--quick", action="store_true", help="a run of under a minute")
+    p = sub.add_parser("bench", help="benchmarks: translation, English pass-through, HTTP, memory, batch")
+    p.add_argument("--quick", action="store_true", help="a short run: a subset of each section")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument(
-        "--only", default="translation,english,http,batch,ray", help="comma-separated sections to run"
+        "--only",
+        default="translation,english,ipc,http,memory,batch,ray",
+        help="comma-separated sections to run",
     )
 
     p = sub.add_parser("evaluate", help="span-level detection precision/recall/F1 on a labelled set")
@@ -183,13 +190,22 @@ def _check_output(path: Path, parents: bool) -> None:
 
 def cmd_normalize(args: argparse.Namespace) -> int:
     from .files import atomic_write, display, os_reason, read_input, read_stream
+    from .htmlpage import options_for_file
     from .pipeline import Pipeline
-    from .render import render
+    from .render import render_bytes
 
     settings = _settings(args)
     options = _options(args, args.option_format or "json")
+    if args.file != "-" and not args.jsonl:
+        options = options_for_file(options, args.file)
     if args.output is not None:
         _check_output(args.output, args.parents)
+    if args.file == "-" and sys.stdin.isatty():
+        print(
+            "transnorm: reading the document from the terminal: type or paste it, then Ctrl-D "
+            "(or give a FILE: transnorm normalize FILE)",
+            file=sys.stderr,
+        )
     if args.jsonl:
         return _normalize_jsonl(args, settings, options)
     if args.file == "-":
@@ -202,19 +218,33 @@ def cmd_normalize(args: argparse.Namespace) -> int:
             raise InputError(f"cannot read {display(args.file)}: {os_reason(exc)}") from None
         doc_id = args.id or display(os.path.basename(args.file))
     doc = Pipeline(settings)(data, options, doc_id)
-    out = render(doc, options.format, options.markers)
+    out = render_bytes(doc, options.format, options.markers)
     if args.output:
         try:
-            atomic_write(args.output, out.encode("utf-8"), parents=args.parents)
+            atomic_write(args.output, out, parents=args.parents)
         except OSError as exc:
             print(f"transnorm: cannot write {display(args.output)}: {os_reason(exc)}", file=sys.stderr)
             return EXIT_FAILED
     else:
-        sys.stdout.write(out)
         sys.stdout.flush()
+        sys.stdout.buffer.write(out)
+        sys.stdout.buffer.flush()
     if not doc.complete:
-        langs = sorted({s.lang for s in doc.spans if s.action == "untranslated"})
-        print(f"transnorm: incomplete: no translation for {', '.join(langs)}", file=sys.stderr)
+        into = "English" if options.target == "en" else options.target
+        why = {
+            "no-model": "no installed package translates {lang} into " + into,
+            "bad-translation": "the model's output was rejected by the quality gate (the JSON's "
+            "warnings say why)",
+            "engine-error": "the model failed on them (the JSON's warnings say how)",
+            "empty-translation": "the model gave an empty translation",
+        }
+        untranslated = Counter((s.lang, str(s.reason)) for s in doc.spans if s.action == "untranslated")
+        for (lang, reason), n in sorted(untranslated.items()):
+            because = why.get(reason, f"reason {reason}").format(lang=lang)
+            print(
+                f"transnorm: incomplete: {n} {lang} span{'s' * (n > 1)} untranslated: {because}",
+                file=sys.stderr,
+            )
         if args.fail_incomplete:
             return EXIT_INCOMPLETE
     return EXIT_OK
@@ -231,6 +261,8 @@ def _normalize_jsonl(args: argparse.Namespace, settings: Settings, options: Opti
     if options.format != "json":
         raise OptionsError("--jsonl writes JSON lines: --format must be json")
     pipeline = Pipeline(settings)
+    if pipeline.remote is not None:  # the host's translation process: say now if it is not there
+        pipeline.remote.status(timeout=min(10.0, settings.pipeline.translator_timeout))
     with contextlib.ExitStack() as stack:
         try:
             source = sys.stdin.buffer if args.file == "-" else stack.enter_context(open(args.file, "rb"))
@@ -290,12 +322,14 @@ def cmd_models(args: argparse.Namespace) -> int:
     action = args.models_command
     manifest = packages.load_manifest(settings.models.manifest)
     if action == "list":
-        found = packages.installed(settings.pipeline.models_dir)
+        found, bad = packages.scan(settings.pipeline.models_dir)
         print(f"installed in {settings.pipeline.models_dir}:")
         for info in found:
             print(f"  {info.package} {info.version}  {info.from_code}→{info.to_code}  {info.path}")
         if not found:
             print("  (none)")
+        for path, why in bad:
+            print(f"  not usable: {path}: {why}")
         print("supported (the manifest):")
         for e in manifest:
             size = f"{e.size / 1e6:.0f} MB" if e.size else "size unknown"
@@ -303,11 +337,17 @@ def cmd_models(args: argparse.Namespace) -> int:
         return EXIT_OK
     if action == "install":
         target = Path(args.package)
+        before = packages.installed(settings.pipeline.models_dir)
         if target.suffix == ".argosmodel" or target.exists():
-            info = packages.install_file(target, settings.pipeline.models_dir, manifest)
+            info = packages.install_file(target, settings.pipeline.models_dir, manifest, args.replace)
         else:
-            info = packages.install_name(args.package, settings.pipeline.models_dir, manifest, args.timeout)
+            info = packages.install_name(
+                args.package, settings.pipeline.models_dir, manifest, args.timeout, args.replace
+            )
         print(f"installed {info.package} {info.version} ({info.from_code}→{info.to_code}) in {info.path}")
+        for old in before:
+            if (old.from_code, old.to_code) == (info.from_code, info.to_code) or old.path == info.path:
+                print(f"  it replaces {old.package} {old.version} (was in {old.path})")
         return EXIT_OK
     if action == "verify":
         load = None
@@ -316,11 +356,11 @@ def cmd_models(args: argparse.Namespace) -> int:
 
             def load(info: packages.PackageInfo) -> None:
                 engine = ArgosEngine(settings.pipeline, [info])
-                engine.load()
+                engine.load(["all"])
                 engine.translate(info.from_code, ["test"], target=info.to_code)
 
         if (
-            not Path(settings.pipeline.models_dir).is_dir()
+            not Path(settings.pipeline.models_dir).exists()
             and settings.pipeline.models_dir != default_models_dir()
         ):
             raise ModelError(
@@ -328,12 +368,15 @@ def cmd_models(args: argparse.Namespace) -> int:
                 "(--models-dir, TRANSNORM_MODELS_DIR)"
             )
         checks = packages.verify(settings.pipeline.models_dir, load)
+        bad = packages.broken(settings.pipeline.models_dir)
         for check in checks:
             status = "ok" if check.ok else "PROBLEM: " + "; ".join(check.problems)
             print(f"{check.info.package} {check.info.version}: {status}")
-        if not checks:
+        for path, why in bad:
+            print(f"{path}: PROBLEM: not a usable package: {why}")
+        if not checks and not bad:
             print(f"no packages installed in {settings.pipeline.models_dir}")
-        return EXIT_OK if all(c.ok for c in checks) else EXIT_MODEL
+        return EXIT_OK if all(c.ok for c in checks) and not bad else EXIT_MODEL
     if action == "setup":
         for line in packages.setup(
             settings.pipeline.models_dir, settings.models.model_sources, manifest, online=not args.offline

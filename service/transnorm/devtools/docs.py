@@ -1,7 +1,8 @@
-"""Documentation generated from the code: the README's settings and endpoint tables.
+"""Documentation generated from the code: the settings table (``docs/settings.md``) and the
+endpoint table (``docs/http.md``).
 
-``python -m transnorm.devtools.docs`` prints both, ``… --update README.md`` rewrites them in
-place; tests check that the README has them verbatim.
+``python -m transnorm.devtools.docs`` prints both, ``… --update [DOCS]`` rewrites them in place
+in the pages under ``DOCS`` (default ``docs``); tests check that the pages have them verbatim.
 """
 
 from __future__ import annotations
@@ -76,24 +77,34 @@ def openapi_document() -> dict[str, Any]:
         return spec(app)
 
 
-def update(readme: Path) -> None:
-    """Replace each generated table in ``readme`` (found by its header line) with a fresh one."""
-    lines = readme.read_text(encoding="utf-8").split("\n")
-    for table in (settings_table(), endpoint_table()):
-        header = table.split("\n", 1)[0]
-        start = lines.index(header)
-        end = start
-        while end < len(lines) and lines[end].startswith("|"):
-            end += 1
-        lines[start:end] = table.rstrip("\n").split("\n")
-    readme.write_text("\n".join(lines), encoding="utf-8")
+#: Which page holds which generated table.
+PAGES = {"settings.md": settings_table, "http.md": endpoint_table}
+
+
+def replace_table(page: str, table: str) -> str:
+    """``page`` with the table that starts with ``table``'s header line replaced by ``table``."""
+    lines = page.split("\n")
+    header = table.split("\n", 1)[0]
+    start = lines.index(header)
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    lines[start:end] = table.rstrip("\n").split("\n")
+    return "\n".join(lines)
+
+
+def update(docs: Path) -> None:
+    """Rewrite each generated table in its page under ``docs``."""
+    for name, table in PAGES.items():
+        page = docs / name
+        page.write_text(replace_table(page.read_text(encoding="utf-8"), table()), encoding="utf-8")
 
 
 if __name__ == "__main__":
     import sys
 
     if sys.argv[1:2] == ["--update"]:
-        update(Path(sys.argv[2] if len(sys.argv) > 2 else "README.md"))
+        update(Path(sys.argv[2] if len(sys.argv) > 2 else "docs"))
     else:
         print(settings_table())
         print(endpoint_table(), end="")
