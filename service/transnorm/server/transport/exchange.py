@@ -13,7 +13,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import gevent
 from gunicorn import http
@@ -26,8 +26,9 @@ from .deadlines import Deadline, DeadlineExceeded
 from .replies import error_response, framing_error, parse_error, route_style
 
 if TYPE_CHECKING:
-    from ...settings import ServiceSettings
-    from .worker import Worker
+    from gevent.threadpool import ThreadPool
+
+    from ...settings import ServiceSettings, Settings
 
 #: A request body larger than this waits for its thread in a temporary file, not in memory.
 SPOOL_BYTES = 64 * 1024
@@ -43,6 +44,23 @@ ERROR_GRACE = 5.0
 CLOSE_KEY = "transnorm.close_connection"
 
 Answer = tuple[str, list[tuple[str, str]], list[bytes]]
+
+
+class Worker(Protocol):
+    """What an exchange needs of its worker (:class:`.worker.Worker`)."""
+
+    cfg: Any
+    log: Any
+    wsgi: Any
+    alive: bool
+    settings: Settings
+    cap: int
+    connections: Any
+    pool: ThreadPool
+
+    def event(self, reason: str, **detail: Any) -> None: ...
+
+    def max_body(self) -> int: ...
 
 
 class FailedBody(io.RawIOBase):
