@@ -19,6 +19,7 @@ from flask import Flask, Response, g, request
 from .declare import declaration, error_style, route_endpoint
 from .errors import error
 from .headers import DEFAULT_CSP, SECURITY_HEADERS
+from .ltdocs import UNTRANSLATED_HEADER
 from .metrics import LATENCY, REQUESTS
 from .ratelimit import RateLimiter
 from .transport import close_after, framing_errors
@@ -57,12 +58,16 @@ def key_is_valid(given: str, keys: tuple[str, ...]) -> bool:
 
 
 def header_key() -> str:
-    """The API key sent in ``X-API-Key`` or ``Authorization: Bearer``."""
+    """The API key sent in ``X-API-Key`` or ``Authorization: Bearer``. A header arrives as its
+    bytes read as Latin-1 (WSGI): they are read again as UTF-8, so that a non-ASCII key matches."""
     key = request.headers.get("X-API-Key") or ""
     auth = request.headers.get("Authorization", "")
     if not key and auth.lower().startswith("bearer "):
         key = auth[7:].strip()
-    return key
+    try:
+        return key.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return key  # not UTF-8 (or not from a WSGI server): matches no key that is
 
 
 def install(app: Flask) -> None:
@@ -79,7 +84,7 @@ def install(app: Flask) -> None:
             origins=["*"] if "*" in settings.service.cors_origins else list(settings.service.cors_origins),
             allow_headers=["Content-Type", "Authorization", "X-API-Key"],
             methods=["GET", "POST", "OPTIONS"],
-            expose_headers=["X-Request-Id", "Retry-After"],
+            expose_headers=["X-Request-Id", "Retry-After", UNTRANSLATED_HEADER],
         )
     limiter = None
     if settings.service.requests_per_minute:
