@@ -265,9 +265,10 @@ def test_security_headers_on_every_route(hostile):
 
 
 @pytest.mark.slow
-def test_broken_model_answers_503_with_the_cause(tiny_package, tmp_path):
-    """A package that cannot load: /readyz names it and why (it is in the preload list), the
-    requests that need it answer 503 with the cause, the others are served."""
+def test_a_broken_package_makes_only_its_language_unavailable(tiny_package, tmp_path):
+    """A package that cannot load (in the preload list): /readyz is ready and names its language,
+    its sentences are left untranslated (``model-error``) and everything else is served; no
+    response shows where the models are."""
     from transnorm.packages import install_file
 
     models = tmp_path / "models"
@@ -277,16 +278,23 @@ def test_broken_model_answers_503_with_the_cause(tiny_package, tmp_path):
     with running_server(models, tmp_path, env, args=("--workers", "1"), wait_for="/healthz") as (base, _):
         for _ in range(100):
             status, body = http_get(base + "/readyz")
-            if "loading the preload list" not in json.loads(body)["detail"]:
+            if "loading the preload list" not in body.decode():
                 break
             time.sleep(0.1)
-        detail = json.loads(body)["detail"]
-        assert status == 503 and "model loading failed" in detail and "translate-zh_en" in detail
-        for _ in range(2):  # and it stays so: not "still loading" forever
+        ready = json.loads(body)
+        assert status == 200, ready
+        assert [(u["language"], u["package"]) for u in ready["unavailable"]] == [("zh", "translate-zh_en")]
+        bodies = [body]
+        for _ in range(2):  # and it stays so
             status, _, body = http_post(base + "/v1/normalize", "第一次会谈。".encode(), "text/plain")
-            assert status == 503 and "cannot load" in json.loads(body)["detail"], body
+            doc = json.loads(body)
+            assert status == 200 and [s["reason"] for s in doc["spans"]] == ["model-error"], body
             data = '{"q": "第一次会谈。", "source": "auto", "target": "en"}'.encode()
-            status, _, body = http_post(base + "/translate", data, "application/json")
-            assert status == 503 and "cannot load" in json.loads(body)["error"], body
+            status, headers, lt = http_post(base + "/translate", data, "application/json")
+            assert status == 200 and json.loads(lt)["translatedText"] == "第一次会谈。", lt
+            assert headers["Transnorm-Untranslated"] == "zh-Hans=model-error"
+            bodies += [body, lt]
         status, _, body = http_post(base + "/v1/normalize", b"Hello there.", "text/plain")
         assert status == 200, body
+        for body in bodies:
+            assert str(tmp_path) not in body.decode() and "/models" not in body.decode(), body

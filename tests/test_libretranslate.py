@@ -23,6 +23,7 @@ from conftest import ROOT, FakeEngine
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from transnorm import Settings
+from transnorm.translate import Translation
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -180,9 +181,9 @@ ORDERED_CHECKS = [
         "Invalid request: request (4) exceeds text limit (3)",
     ),
     (
-        {"q": "x" * 1001, "source": "auto", "target": "en"},
+        {"q": "x" * 251, "source": "auto", "target": "en"},
         400,
-        "Invalid request: request (1001) exceeds text limit (1000)",
+        "Invalid request: request (251) exceeds text limit (250)",
     ),
     ({"q": "x", "source": "ja", "target": "en"}, 400, "ja is not supported"),
     ({"q": "x", "source": "auto", "target": "es"}, 400, "es is not supported"),
@@ -366,7 +367,49 @@ def test_detect_languages_and_settings(client):
     assert [x["language"] for x in mixed][:2] == ["en", "zh-Hans"]
     assert mixed[0]["confidence"] >= mixed[1]["confidence"]
     settings_ = client.get("/frontend/settings").json
-    assert settings_["charLimit"] == 1000 and settings_["keyRequired"] is False
+    assert settings_["charLimit"] == 250 and settings_["keyRequired"] is False  # 1000 bytes / 4
+
+
+def test_char_limit_counts_characters(make_app):
+    """charLimit is in characters (TRANSNORM_MAX_BYTES / 4, so that any text within it fits the
+    byte limit): 200 Chinese characters, 600 bytes of UTF-8, pass a 200-character limit."""
+    client = make_app(Settings(max_bytes=800), FakeEngine(langs=("zh",))).test_client()
+    assert client.get("/frontend/settings").json["charLimit"] == 200
+    text = ("第一次会谈在北京举行。" * 20)[:200]
+    assert len(text.encode()) == 600
+    r = client.post("/translate", json={"q": text, "source": "auto", "target": "en"})
+    assert r.status_code == 200 and not HAN.search(r.json["translatedText"]), r.json
+    r = client.post("/translate", json={"q": text + "。", "source": "auto", "target": "en"})
+    assert r.status_code == 400
+    assert r.json["error"] == "Invalid request: request (201) exceeds text limit (200)"
+
+
+class EchoingRu(FakeEngine):
+    """ru's model gives its input back (the quality gate refuses it); no zh model at all."""
+
+    def translate(self, lang, sentences, beam_size=None, target="en", alternatives=0):
+        if lang == "ru":
+            return [Translation(s, 0.5, 6) for s in sentences]
+        return super().translate(lang, sentences, beam_size, target, alternatives)
+
+
+def test_text_left_untranslated_is_said_in_a_field_and_a_header(make_app):
+    """LibreTranslate answers 200 with the text unchanged; transnorm says which text and why in an
+    extra field and a header (which LibreTranslate's clients ignore)."""
+    client = make_app(Settings(), EchoingRu(langs=("ru", "es"))).test_client()
+    zh, ru = "第一次会谈在北京举行。", "Первая встреча прошла в Москве на прошлой неделе."
+    r = client.post("/translate", json={"q": [zh, ru, "Hello there."], "source": "auto", "target": "en"})
+    assert r.status_code == 200 and r.json["translatedText"][:2] == [zh, ru]
+    assert r.json["untranslated"] == [
+        [{"language": "zh-Hans", "reason": "no-model", "characters": len(zh)}],
+        [{"language": "ru", "reason": "bad-translation", "characters": len(ru)}],
+        [],
+    ]
+    assert r.headers["Transnorm-Untranslated"] == "zh-Hans=no-model, ru=bad-translation"
+    es = "El presidente dijo que la situación sigue siendo muy tensa en la región."
+    r = client.post("/translate", json={"q": es, "source": "auto", "target": "en"})
+    assert r.status_code == 200 and r.json["translatedText"] != es
+    assert "untranslated" not in r.json and "Transnorm-Untranslated" not in r.headers
 
 
 def test_wrong_method_and_unexpected_failures_are_libretranslate_shaped(client, monkeypatch):

@@ -10,6 +10,7 @@ import time
 import pytest
 from conftest import SEEDS, FakeEngine, http_get, http_post
 from transnorm import Settings
+from transnorm.errors import ModelError
 from transnorm.server.middleware import key_is_valid
 
 PROBLEM = "application/problem+json"
@@ -195,6 +196,77 @@ def test_api_keys(make_app):
     assert bearer.status_code == 200
     assert client.get("/readyz").status_code == 200  # probes need no key
     assert key_is_valid("abc", ("abc",)) and not key_is_valid("abd", ("abc",)) and not key_is_valid("", ())
+
+
+def test_a_non_ascii_api_key_matches_through_either_header(make_app):
+    key = "ключ-密钥-ß"
+    client = make_app(Settings(api_keys=(key,))).test_client()
+    # A WSGI server hands a header on as its bytes read as Latin-1.
+    wire = key.encode().decode("latin-1")
+    for headers in ({"X-API-Key": wire}, {"Authorization": "Bearer " + wire}):
+        r = client.post("/v1/normalize", data=b"x", content_type="text/plain", headers=headers)
+        assert r.status_code == 200, headers
+    near = "ключ-密钥-s".encode().decode("latin-1")
+    r = client.post("/v1/normalize", data=b"x", content_type="text/plain", headers={"X-API-Key": near})
+    assert r.status_code == 401
+    # Not UTF-8 at all: no match, and no error either.
+    r = client.post("/v1/normalize", data=b"x", content_type="text/plain", headers={"X-API-Key": "\xff"})
+    assert r.status_code == 401
+
+
+JSON_BODIES = [
+    ("/v1/normalize", {"text": "Hello."}),
+    ("/v1/normalize/batch", {"documents": [{"text": "Hello."}]}),
+    ("/translate", {"q": "Hello.", "source": "auto", "target": "en"}),
+    ("/detect", {"q": "Hello."}),
+]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize(("path", "body"), JSON_BODIES)
+def test_json_bodies_in_utf16_or_utf32_are_400(client, path, body, encoding):
+    """JSON between systems is UTF-8 (RFC 8259 §8.1): UTF-16 and UTF-32 are refused, saying so."""
+    text = json.dumps(body, ensure_ascii=False)
+    r = client.post(path, data=text.encode(encoding), content_type="application/json")
+    assert r.status_code == 400 and "must be UTF-8" in r.get_data(as_text=True), r.get_data()
+    for utf8 in (text.encode(), b"\xef\xbb\xbf" + text.encode()):  # UTF-8, with a BOM too
+        assert client.post(path, data=utf8, content_type="application/json").status_code == 200
+
+
+class ZhUnloadable(FakeEngine):
+    """zh's package cannot be loaded; its error names where it is."""
+
+    def preload_pairs(self, languages=None):
+        return [("zh", "en")]
+
+    def load(self, languages=None):
+        if languages == ["zh"]:
+            raise ModelError("cannot load translate-zh_en 9.9 from /srv/secret/models/translate-zh_en: bad")
+
+    def translate(self, lang, sentences, beam_size=None, target="en", alternatives=0):
+        if lang == "zh":
+            raise ModelError("cannot load translate-zh_en 9.9 from /srv/secret/models/translate-zh_en: bad")
+        return super().translate(lang, sentences, beam_size, target, alternatives)
+
+
+def test_a_package_that_cannot_load_makes_only_its_language_unavailable(make_app):
+    client = make_app(engine=ZhUnloadable()).test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.json
+    [gone] = ready.json["unavailable"]
+    assert (gone["language"], gone["target"], gone["package"]) == ("zh", "en", "translate-zh_en")
+    assert "bad" in gone["error"]
+    text = "第一次会谈在北京举行。\n\nПервая встреча прошла в Москве.\n\nHello there."
+    r = client.post("/v1/normalize?format=json", data=text.encode(), content_type="text/plain")
+    assert r.status_code == 200, r.json
+    spans = {s["lang"]: s for s in r.json["spans"] if s["lang"] in ("zh", "ru")}
+    assert (spans["zh"]["action"], spans["zh"]["reason"]) == ("untranslated", "model-error")
+    assert spans["ru"]["action"] == "translated"
+    assert any("translate-zh_en" in w and "cannot be loaded" in w for w in r.json["warnings"])
+    lt = client.post("/translate", json={"q": text, "source": "auto", "target": "en"})
+    assert lt.status_code == 200 and lt.headers["Transnorm-Untranslated"] == "zh-Hans=model-error"
+    for response in (ready, r, lt):
+        assert "/srv" not in response.get_data(as_text=True)
 
 
 def test_cors_off_by_default_and_on_when_configured(client, make_app):

@@ -117,6 +117,9 @@ def _settle(
             rejected_text=rejected,
         )
 
+    if isinstance(result, Failure) and result.model:
+        problems[f"could not be translated: {name} cannot be loaded ({result.error})"] += 1
+        return untranslated(Reason.MODEL_ERROR)
     if not isinstance(result, Translation):
         error = result.error if isinstance(result, Failure) else "no result"
         problems[f"could not be translated by {name}: {error}"] += 1

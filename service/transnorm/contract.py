@@ -79,6 +79,8 @@ class Reason(str, Enum):  # noqa: UP042
     EMPTY_TRANSLATION = "empty-translation"
     #: The engine failed on this sentence (the error is in the document's warnings).
     ENGINE_ERROR = "engine-error"
+    #: The sentence's model package cannot be loaded (its language is unavailable; the warnings say why).
+    MODEL_ERROR = "model-error"
     #: The model's output was rejected by the quality gate (kept in ``rejected_text``).
     BAD_TRANSLATION = "bad-translation"
     #: HTML pages: markup (tags, comments, the doctype: kept, contributing no text, or the blank line

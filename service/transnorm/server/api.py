@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -14,7 +13,7 @@ from ..errors import OptionsError
 from ..options import FORMATS, DocumentRequest, Options
 from ..render import HTML_STYLE, media_type, render_bytes
 from .declare import Param, endpoint
-from .errors import ApiError
+from .errors import ApiError, NotUTF8JSON, loads
 from .headers import DEFAULT_CSP, csp
 from .schemas import BatchRequest, BatchResponse, Languages, Problem
 from .state import State
@@ -93,7 +92,9 @@ def _format_from_accept() -> str:
 
 def _json_body() -> Any:
     try:
-        return json.loads(request.get_data(cache=True))
+        return loads(request.get_data(cache=True))
+    except NotUTF8JSON as exc:
+        raise ApiError(400, "Invalid UTF-8", str(exc)) from None
     except UnicodeDecodeError as exc:
         raise ApiError(
             400,

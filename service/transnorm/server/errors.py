@@ -18,9 +18,28 @@ from ..document import to_json
 from ..errors import TransnormError
 from ..errors import problem as build_problem
 from .declare import error_style
+from .redact import public
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("transnorm.http")
+
+
+class NotUTF8JSON(ValueError):
+    """A JSON body in UTF-16 or UTF-32: JSON between systems is UTF-8 (RFC 8259 §8.1)."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__(f"JSON bodies must be UTF-8 (RFC 8259); this one is {encoding.upper()}")
+        self.encoding = encoding
+
+
+def loads(data: bytes) -> Any:
+    """A request's JSON body: UTF-8 only (a BOM is allowed), where :func:`json.loads` would also
+    take UTF-16 and UTF-32. Raises :class:`NotUTF8JSON`, :class:`UnicodeDecodeError`,
+    :class:`ValueError` or :class:`RecursionError`."""
+    encoding = json.detect_encoding(data)
+    if encoding not in ("utf-8", "utf-8-sig"):
+        raise NotUTF8JSON(encoding)
+    return json.loads(data.decode(encoding))
 
 
 def dumps(data: Any) -> str:
@@ -80,7 +99,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(NotReady)
     def _not_ready(exc: NotReady) -> Response:
-        return error(app, 503, "Not ready", str(exc))
+        return error(app, 503, "Not ready", public(str(exc)))
 
     @app.errorhandler(ApiError)
     def _api(exc: ApiError) -> Response:
@@ -93,8 +112,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(TransnormError)
     def _library(exc: TransnormError) -> Response:
         if error_style(app, request) == "libretranslate":
-            return lt_error(exc.status if exc.status in (413, 503) else 400, str(exc))
+            return lt_error(exc.status if exc.status in (413, 503) else 400, public(str(exc)))
         body = exc.problem()
+        body["detail"] = public(body["detail"])
         body["instance"] = request.path
         return Response(dumps(body), status=exc.status, mimetype=PROBLEM)
 

@@ -17,19 +17,19 @@ configured; files and suggestions are off.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from typing import Any
 
 from flask import Blueprint, Request, current_app, jsonify, request
 
-from ..detect import ZXX
-from ..document import Action, Document
+from ..document import Document
 from ..htmlspans import write_page
 from ..options import MAX_ALTERNATIVES, Options
 from ..packages import language_names, load_manifest
+from ..settings import Settings
 from .codes import accepted, from_lt, sources, to_lt
 from .declare import endpoint
-from .errors import LTError
+from .errors import LTError, NotUTF8JSON, loads
+from .ltdocs import UNTRANSLATED_HEADER, detected, language_shares, left_untranslated, untranslated_header
 from .schemas import (
     Health,
     LTDetectForm,
@@ -66,8 +66,10 @@ def params(req: Request | None = None) -> dict[str, Any]:
     req = req or request
     if req.is_json:
         try:
-            data = req.get_json(silent=True)
-        except RecursionError:
+            data = loads(req.get_data(cache=True))
+        except NotUTF8JSON as exc:
+            raise LTError(400, f"Invalid JSON format: {exc}") from None
+        except (ValueError, RecursionError):
             data = None
         if not isinstance(data, dict):
             raise LTError(400, "Invalid JSON format")
@@ -122,44 +124,17 @@ def _texts(values: dict[str, Any], is_form: bool) -> tuple[list[str], bool]:
     most = settings.service.max_batch_documents
     if batch and len(items) > most:
         raise LTError(400, f"Invalid request: request ({len(items)}) exceeds text limit ({most})")
+    limit = char_limit(settings)
     for text in items:
-        if len(text) > settings.pipeline.max_bytes:
-            raise LTError(
-                400,
-                f"Invalid request: request ({len(text)}) exceeds text limit ({settings.pipeline.max_bytes})",
-            )
+        if len(text) > limit:
+            raise LTError(400, f"Invalid request: request ({len(text)}) exceeds text limit ({limit})")
     return items, batch
 
 
-def language_shares(docs: list[Document]) -> tuple[Counter[str], dict[str, float]]:
-    """Letters per detected language over ``docs``, and the best confidence of each language."""
-    chars: Counter[str] = Counter()
-    confidence: dict[str, float] = {}
-    for doc in docs:
-        for span in doc.spans:
-            if (
-                span.lang == ZXX
-                or span.action == Action.NORMALIZED
-                or (span.reason is not None and span.action == Action.KEPT)
-            ):
-                continue
-            chars[span.lang] += sum(c.isalpha() for c in span.source_text)
-            confidence[span.lang] = max(confidence.get(span.lang, 0.0), span.lang_confidence)
-    return chars, confidence
-
-
-def detected(docs: list[Document]) -> dict[str, Any]:
-    """The main language of an item: the foreign language with the most letters, else English;
-    confidence 0–100 as LibreTranslate reports it (0 for text with no letters at all)."""
-    chars, confidence = language_shares(docs)
-    foreign = [(n, lang) for lang, n in chars.items() if lang != "en" and n]
-    if foreign:
-        lang = max(foreign)[1]
-    elif chars:
-        lang = "en"
-    else:
-        return {"language": "en", "confidence": 0.0}
-    return {"language": to_lt(lang), "confidence": round(100 * confidence[lang], 1)}
+def char_limit(settings: Settings) -> int:
+    """LibreTranslate's ``charLimit``, in characters: ``TRANSNORM_MAX_BYTES`` / 4, so that every
+    text within it fits the byte limit (UTF-8 takes at most 4 bytes a character)."""
+    return max(1, settings.pipeline.max_bytes // 4)
 
 
 def _translate_items(
@@ -243,7 +218,13 @@ def translate():  # type: ignore[no-untyped-def]
         body["detectedLanguage"] = found if batch else found[0]
     if alternatives:
         body["alternatives"] = others if batch else others[0]
-    return jsonify(body)
+    left = [left_untranslated(d) for d in docs]
+    if any(left):
+        body["untranslated"] = left if batch else left[0]
+    response = jsonify(body)
+    if any(left):
+        response.headers[UNTRANSLATED_HEADER] = untranslated_header(left)
+    return response
 
 
 @lt.post("/detect")
@@ -323,7 +304,7 @@ def frontend_settings():  # type: ignore[no-untyped-def]
     settings = _state().settings
     return jsonify(
         {
-            "charLimit": settings.pipeline.max_bytes,
+            "charLimit": char_limit(settings),
             "batchLimit": settings.service.max_batch_documents,
             "frontendTimeout": 500,
             "apiKeys": bool(settings.service.api_keys),

@@ -1,6 +1,6 @@
-"""Per-request concerns, applied from each route's declaration: the body read under a deadline,
-API keys, rate limits, security headers, timing, metrics and a JSON log line per request; CORS
-(off unless origins are configured) by flask-cors.
+"""Per-request concerns, applied from each route's declaration: the body read (its framing errors
+answered in the route's format), API keys, rate limits, security headers, timing, metrics and a
+JSON log line per request; CORS (off unless origins are configured) by flask-cors.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from flask import Flask, Response, g, request
 from .declare import declaration, error_style, route_endpoint
 from .errors import error
 from .headers import DEFAULT_CSP, SECURITY_HEADERS
+from .ltdocs import UNTRANSLATED_HEADER
 from .metrics import LATENCY, REQUESTS
 from .ratelimit import RateLimiter
-from .transport import DeadlineExceeded, close_after, end_body, framing_errors, start_body
+from .transport import close_after, framing_errors
 
 log = logging.getLogger("transnorm.http")
 
@@ -57,12 +58,16 @@ def key_is_valid(given: str, keys: tuple[str, ...]) -> bool:
 
 
 def header_key() -> str:
-    """The API key sent in ``X-API-Key`` or ``Authorization: Bearer``."""
+    """The API key sent in ``X-API-Key`` or ``Authorization: Bearer``. A header arrives as its
+    bytes read as Latin-1 (WSGI): they are read again as UTF-8, so that a non-ASCII key matches."""
     key = request.headers.get("X-API-Key") or ""
     auth = request.headers.get("Authorization", "")
     if not key and auth.lower().startswith("bearer "):
         key = auth[7:].strip()
-    return key
+    try:
+        return key.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return key  # not UTF-8 (or not from a WSGI server): matches no key that is
 
 
 def install(app: Flask) -> None:
@@ -79,7 +84,7 @@ def install(app: Flask) -> None:
             origins=["*"] if "*" in settings.service.cors_origins else list(settings.service.cors_origins),
             allow_headers=["Content-Type", "Authorization", "X-API-Key"],
             methods=["GET", "POST", "OPTIONS"],
-            expose_headers=["X-Request-Id", "Retry-After"],
+            expose_headers=["X-Request-Id", "Retry-After", UNTRANSLATED_HEADER],
         )
     limiter = None
     if settings.service.requests_per_minute:
@@ -103,7 +108,7 @@ def install(app: Flask) -> None:
         if request.method == "OPTIONS" and settings.service.cors_origins:
             return Response(status=204)
         if request.method in ("POST", "PUT", "PATCH"):
-            failure = _read_body(settings.service.body_timeout)
+            failure = _read_body()
             if failure is not None:
                 return failure
         decl = declaration(app, request.endpoint)
@@ -139,34 +144,41 @@ def install(app: Flask) -> None:
                 return error(app, 403, "Forbidden", "Invalid API key")
         return None
 
-    def _read_body(timeout: float) -> Response | None:
-        """Read (and cache) the body now, under its deadline; framing errors are the client's."""
-        environ = request.environ
-        start_body(environ, timeout, request.content_length)
+    def _read_body() -> Response | None:
+        """Read (and cache) the body now (the worker has it whole, read under its deadlines);
+        framing errors are the client's."""
         try:
             request.get_data(cache=True)
-        except DeadlineExceeded:
-            g.close = True
-            return error(app, 408, "Request Timeout", "the request body did not arrive in time")
         except framing_errors():
             g.close = True  # where the next request would start is unknown
             return error(app, 400, "Bad Request", "malformed request body (chunked framing)")
-        finally:
-            end_body(environ)
         return None
+
+    def _rule() -> str:
+        """The URL rule a request matched (the rule of its path when its method is not allowed)."""
+        if request.url_rule is not None:
+            return request.url_rule.rule
+        endpoint = route_endpoint(app, request)
+        return next((r.rule for r in app.url_map.iter_rules() if r.endpoint == endpoint), "unmatched")
 
     @app.after_request
     def _finish(response: Response) -> Response:
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
-        endpoint = route_endpoint(app, request)
-        rule = next((r.rule for r in app.url_map.iter_rules() if r.endpoint == endpoint), "unmatched")
+        rule = _rule()
         REQUESTS.labels(endpoint=rule, status=str(response.status_code)).inc()
         LATENCY.labels(endpoint=rule).observe(elapsed)
         request_id = g.get("request_id", "")
-        response.headers["X-Request-Id"] = request_id
+        headers = response.headers
+        present = {name.lower() for name, _ in headers.items()}
+        if "x-request-id" in present:
+            headers["X-Request-Id"] = request_id
+        else:
+            headers.add("X-Request-Id", request_id)
         for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        response.headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
+            if name.lower() not in present:
+                headers.add(name, value)
+        if "content-security-policy" not in present:
+            headers.add("Content-Security-Policy", DEFAULT_CSP)
         if g.get("close"):
             response.headers["Connection"] = "close"  # for servers that honour it; gunicorn:
             close_after(request.environ)

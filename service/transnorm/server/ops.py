@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask import Blueprint, Response, current_app, jsonify
 
+from ..packages import PackageInfo
 from .declare import endpoint
 from .headers import csp
 from .metrics import exposition
 from .openapi import DOCS_STYLE, docs_html, spec
+from .redact import public
 from .schemas import Health, Problem, Ready
 from .state import NotReady
 
@@ -24,8 +28,8 @@ def healthz():  # type: ignore[no-untyped-def]
 @endpoint(
     "The models are loaded",
     responses={
-        200: ("Ready", {"application/json": Ready}),
-        503: ("Loading, or loading failed (the detail says which)", {"application/problem+json": Problem}),
+        200: ("Ready (packages that cannot load: unavailable)", {"application/json": Ready}),
+        503: ("Loading, or loading failed (the detail says why)", {"application/problem+json": Problem}),
     },
 )
 def readyz():  # type: ignore[no-untyped-def]
@@ -49,8 +53,24 @@ def readyz():  # type: ignore[no-untyped-def]
         models=models,
         loaded=stats["loaded"],
         preload=status["preload"]["packages"],
+        unavailable=unavailable(pipeline.engine.packages().values(), status.get("unavailable", {})),
         engine=engine,
     )
+
+
+def unavailable(packages: Iterable[PackageInfo], failed: dict[str, str]) -> list[dict[str, str]]:
+    """The languages whose package cannot be loaded (the service serves the others): language,
+    target, package and why, with no filesystem path."""
+    pairs = {p.package: (p.from_code, p.to_code) for p in packages}
+    return [
+        {
+            "language": pairs.get(name, ("und", "en"))[0],
+            "target": pairs.get(name, ("und", "en"))[1],
+            "package": name,
+            "error": public(error),
+        }
+        for name, error in sorted(failed.items())
+    ]
 
 
 @ops.get("/metrics")

@@ -71,6 +71,13 @@ class Health(BaseModel):
     status: Literal["ok"]
 
 
+class Unavailable(BaseModel):
+    language: str
+    target: str
+    package: str
+    error: str
+
+
 class Ready(BaseModel):
     status: Literal["ready"]
     models: list[ModelDict] | list[Annotated[dict[str, str], WithJsonSchema({"type": "object"})]]
@@ -79,6 +86,8 @@ class Ready(BaseModel):
     """The packages loaded now, least recently used first."""
     preload: list[str]
     """The packages loaded before serving (``TRANSNORM_PRELOAD``)."""
+    unavailable: list[Unavailable]
+    """Packages that cannot be loaded: their languages are left untranslated (``model-error``)."""
     engine: dict[str, int]
 
 
@@ -155,10 +164,21 @@ class LTDetected(BaseModel):
     confidence: Annotated[float, Field(ge=0, le=100)]
 
 
+class LTUntranslated(BaseModel):
+    """Text of one language left untranslated, and why (a span ``reason``)."""
+
+    language: str
+    reason: str
+    characters: Annotated[int, Field(ge=0)]
+
+
 class LTTranslateResponse(BaseModel):
     translatedText: str | list[str]
     detectedLanguage: LTDetected | list[LTDetected] | None = None
     alternatives: list[str] | list[list[str]] | None = None
+    untranslated: list[LTUntranslated] | list[list[LTUntranslated]] | None = None
+    """transnorm's: present when some text was left untranslated (per item for a list), as the
+    ``Transnorm-Untranslated`` header says; LibreTranslate's clients ignore it."""
 
 
 class LTLanguage(BaseModel):

@@ -10,21 +10,27 @@ translates itself: its engine's preload list loads first, and a
 
 from __future__ import annotations
 
-import os
+import functools
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..document import Outcome
 from ..pipeline import Item, Pipeline
 from ..settings import Settings
-from ..translate import SharedTranslator, Translate
-from ..translator import TranslatorClient, TranslatorError
+from ..translate import Failure, Request, Result, Translate
+from ..translator import TranslatorClient, TranslatorError, TranslatorServer
 from . import metrics
+from .redact import public
 
 #: How long /readyz waits for the translation process to describe itself.
 STATUS_TIMEOUT = 2.0
+
+
+def _public_failures(translate: Translate, requests: Sequence[Request]) -> list[Result]:
+    """``translate``'s results, its failures' messages through :func:`public`."""
+    return [Failure(public(r.error), r.model) if isinstance(r, Failure) else r for r in translate(requests)]
 
 
 class NotReady(Exception):
@@ -50,21 +56,28 @@ class State:
     error: str | None = None
     #: The host's translation process, when the models are there.
     translator: TranslatorClient | None = None
+    #: Else this process's models, behind the translation process's own front (preload, status).
+    local: TranslatorServer | None = None
 
     def load(self) -> None:
+        """Connect to the translation process, or load this process's preload list; a package
+        that cannot load makes only its language unavailable (``model-error`` spans)."""
         try:
             pipeline = self.pipeline or Pipeline(self.settings)
             if pipeline.remote is not None:
-                self.translator = pipeline.remote
-                self.translate = metrics.counting(pipeline.remote)
+                remote = self.translator = pipeline.remote
+                strategy: Translate = functools.partial(remote.translate, model_errors=True)
             else:
-                pipeline.engine.load()
-                # Concurrent requests share model calls; cache hits and misses are counted on the way.
-                self.translate = metrics.counting(SharedTranslator(pipeline.translate))
+                self.local = TranslatorServer(pipeline.engine)
+                self.local.preload()
+                # Concurrent requests share model calls.
+                strategy = self.local.shared
+            # Cache hits and misses are counted on the way; no filesystem path leaves in an error.
+            self.translate = metrics.counting(functools.partial(_public_failures, strategy))
             self.pipeline = pipeline
             self.ready.set()
         except Exception as exc:  # reported by /readyz and every request; the worker stays up to say so
-            self.error = f"{type(exc).__name__}: {exc}"
+            self.error = public(f"{type(exc).__name__}: {exc}")
 
     def current(self) -> Pipeline | None:
         """The pipeline once loaded, else None: the one readiness check every endpoint uses."""
@@ -81,29 +94,25 @@ class State:
         """What is loaded and how loading went (:meth:`TranslatorServer.status
         <transnorm.translator.TranslatorServer.status>`): the translation process's, or this
         process's engine's. Raises :class:`NotReady` when there is no answer."""
-        pipeline = self.loaded()
-        if self.translator is None:
-            engine = asdict(pipeline.engine.stats())
+        self.loaded()
+        if self.local is not None:
             settings = self.settings.pipeline
             return {
-                "pid": os.getpid(),
-                "preload": {"packages": [], "done": True, "failed": {}},
-                "engine": {**engine, "loaded": list(engine["loaded"])},
+                **self.local.status(),
                 "max_loaded_models": settings.max_loaded_models,
                 "max_models_memory": settings.max_models_memory,
             }
+        assert self.translator is not None
         try:
             return self.translator.status(STATUS_TIMEOUT)
         except TranslatorError as exc:
             raise NotReady(None, f"the translation process does not answer: {exc}") from None
 
     def ready_status(self) -> dict[str, Any]:
-        """:meth:`status`, once the preload list is loaded; else :class:`NotReady` saying which
-        package failed, or how far loading is."""
+        """:meth:`status`, once the preload list is loaded (a package that failed is in its
+        ``unavailable``); else :class:`NotReady` saying how far loading is."""
         status = self.status()
         preload = status["preload"]
-        if preload["failed"]:
-            raise NotReady("; ".join(f"{name}: {error}" for name, error in preload["failed"].items()))
         if not preload["done"]:
             done = len(set(preload["packages"]) & set(status["engine"]["loaded"]))
             raise NotReady(None, f"loading the preload list: {done} of {len(preload['packages'])} loaded")

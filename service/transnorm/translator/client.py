@@ -132,6 +132,11 @@ class TranslatorClient:
         self.__init__(state["path"], state["timeout"])  # type: ignore[misc]
 
     def __call__(self, requests: Sequence[Request]) -> list[Result]:
+        return self.translate(requests)
+
+    def translate(self, requests: Sequence[Request], model_errors: bool = False) -> list[Result]:
+        """The results of ``requests``; with ``model_errors`` a package that cannot be loaded is
+        a ``Failure(model=True)`` for its sentences only, not a :class:`ModelError`."""
         if not requests:
             return []
         try:
@@ -142,7 +147,7 @@ class TranslatorClient:
             return [Failure(f"translation process: {payload}")] * len(requests)
         results = _decode_results(payload)
         model = next((r for r in results if isinstance(r, Failure) and r.model), None)
-        if model is not None:
+        if model is not None and not model_errors:
             raise ModelError(model.error)
         return results
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import ModelError
 from ..settings import Settings
-from ..translate import Engine, Request, Result, SharedTranslator, translate_requests
+from ..translate import Engine, Failure, Request, Result, SharedTranslator, translate_requests
 from .wire import (
     TranslatorError,
     _decode_requests,
@@ -42,10 +42,34 @@ class TranslatorServer:
         self.started = time.time()
         self._lock = threading.Lock()
         self._preload: dict[str, Any] = {"packages": [], "done": False, "failed": {}}
+        #: Packages that failed to load when a request needed them, and why.
+        self._unavailable: dict[str, str] = {}
 
     def _translate(self, requests: Sequence[Request]) -> list[Result]:
         # A package that cannot load fails only the callers that need it (Failure(model=True)).
-        return translate_requests(self.engine, requests, model_errors=True)
+        results = translate_requests(self.engine, requests, model_errors=True)
+        self._note_unavailable(requests, results)
+        return results
+
+    def _note_unavailable(self, requests: Sequence[Request], results: Sequence[Result]) -> None:
+        """Keep for :meth:`status` the packages that could not be loaded (and forget those that now were)."""
+        failed = {
+            (r.lang, r.target): f.error
+            for r, f in zip(requests, results, strict=True)
+            if isinstance(f, Failure) and f.model
+        }
+        if not failed and not self._unavailable:
+            return
+        packages = self.engine.packages()
+
+        def name(pair: tuple[str, str]) -> str:
+            return packages[pair].package if pair in packages else f"{pair[0]}→{pair[1]}"
+
+        with self._lock:
+            for pair in {(r.lang, r.target) for r in requests} - failed.keys():
+                self._unavailable.pop(name(pair), None)
+            for pair, error in failed.items():
+                self._unavailable[name(pair)] = error
 
     def preload(self) -> None:
         """Load the ``preload`` packages, one by one (each failure is kept for :meth:`status`)."""
@@ -64,7 +88,9 @@ class TranslatorServer:
                 self.engine.load([pair[0]])  # type: ignore[call-arg]
             except Exception as exc:
                 with self._lock:
-                    self._preload["failed"][packages[pair].package] = f"{type(exc).__name__}: {exc}"
+                    error = f"{type(exc).__name__}: {exc}"
+                    self._preload["failed"][packages[pair].package] = error
+                    self._unavailable[packages[pair].package] = error
         if pairs_of is None:
             self.engine.load()
         with self._lock:
@@ -76,6 +102,7 @@ class TranslatorServer:
         stats["loaded"] = list(stats["loaded"])
         with self._lock:
             preload = {**self._preload, "failed": dict(self._preload["failed"])}
+            unavailable = dict(self._unavailable)
         settings = getattr(self.engine, "settings", None)
         return {
             "pid": os.getpid(),
@@ -84,6 +111,7 @@ class TranslatorServer:
             "max_loaded_models": getattr(settings, "max_loaded_models", 0),
             "max_models_memory": getattr(settings, "max_models_memory", 0),
             "preload": preload,
+            "unavailable": unavailable,
             "engine": stats,
             "batches": asdict(self.shared.stats()),
         }
