@@ -200,15 +200,17 @@ def test_a_killed_process_answers_its_in_flight_sentences_with_errors_and_is_res
 
 
 def test_a_hung_process_fails_the_call_at_the_timeout(forked):
-    client = TranslatorClient(forked.path, timeout=1.0)
-    assert isinstance(client([Request("zh", "第一句。")])[0], Translation)
+    # Only the call to the stopped process has the short timeout: the others may be slow on a
+    # loaded machine without the test failing.
+    patient = TranslatorClient(forked.path, timeout=60)
+    assert isinstance(patient([Request("zh", "第一句。")])[0], Translation)
     os.kill(forked.pid, signal.SIGSTOP)
     try:
-        (result,) = client([Request("zh", "第二句。")])
+        (result,) = TranslatorClient(forked.path, timeout=1.0)([Request("zh", "第二句。")])
         assert isinstance(result, Failure) and "did not answer within 1 s" in result.error
     finally:
         os.kill(forked.pid, signal.SIGCONT)
-    assert isinstance(client([Request("zh", "第三句。")])[0], Translation)
+    assert isinstance(patient([Request("zh", "第三句。")])[0], Translation)
 
 
 def test_the_watcher_restarts_a_process_that_dies(tmp_path):
