@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from pydantic_settings import CliSettingsSource
 
 from .errors import InputError, ModelError, OptionsError, TransnormError
-from .files import display
+from .files import display, terminal
 from .options import Options
 from .settings import SECTIONS, Settings, SettingsError, default_models_dir, describe
 
@@ -215,7 +215,7 @@ def cmd_normalize(args: argparse.Namespace) -> int:
         try:
             atomic_write(args.output, out.encode("utf-8"), parents=args.parents)
         except OSError as exc:
-            print(f"transnorm: cannot write {display(args.output)}: {os_reason(exc)}", file=sys.stderr)
+            _say(f"transnorm: cannot write {display(args.output)}: {os_reason(exc)}")
             return EXIT_FAILED
     else:
         sys.stdout.write(out)
@@ -232,10 +232,7 @@ def cmd_normalize(args: argparse.Namespace) -> int:
         untranslated = Counter((s.lang, str(s.reason)) for s in doc.spans if s.action == "untranslated")
         for (lang, reason), n in sorted(untranslated.items()):
             because = why.get(reason, f"reason {reason}").format(lang=lang)
-            print(
-                f"transnorm: incomplete: {n} {lang} span{'s' * (n > 1)} untranslated: {because}",
-                file=sys.stderr,
-            )
+            _say(f"transnorm: incomplete: {n} {lang} span{'s' * (n > 1)} untranslated: {because}")
         if args.fail_incomplete:
             return EXIT_INCOMPLETE
     return EXIT_OK
@@ -264,7 +261,7 @@ def _normalize_jsonl(args: argparse.Namespace, settings: Settings, options: Opti
                 with atomic_writer(args.output, parents=args.parents) as sink:
                     stats = normalize_stream(source, sink, pipeline, options)
             except OSError as exc:
-                print(f"transnorm: cannot write {display(args.output)}: {os_reason(exc)}", file=sys.stderr)
+                _say(f"transnorm: cannot write {display(args.output)}: {os_reason(exc)}")
                 return EXIT_FAILED
     print(
         f"transnorm: {stats.lines} lines: {stats.ok} normalized ({stats.incomplete} incomplete), "
@@ -276,6 +273,7 @@ def _normalize_jsonl(args: argparse.Namespace, settings: Settings, options: Opti
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from .batch import SUFFIXES, Job, run_batch
+    from .batch.runner import Interrupted
 
     formats = tuple(dict.fromkeys(f.strip() for f in args.format.split(",") if f.strip()))
     bad = [f for f in formats if f not in SUFFIXES]
@@ -294,11 +292,15 @@ def cmd_batch(args: argparse.Namespace) -> int:
         except ImportError as exc:
             raise OptionsError(f"--engine ray needs Ray: pip install 'transnorm[ray]' ({exc})") from None
         pool = RayPool
-    summary = run_batch(
-        args.input, job, jobs=args.jobs, follow_symlinks=args.follow_symlinks, wait=args.wait, pool=pool
-    )
+    try:
+        summary = run_batch(
+            args.input, job, jobs=args.jobs, follow_symlinks=args.follow_symlinks, wait=args.wait, pool=pool
+        )
+    except Interrupted as exc:
+        _say(f"transnorm batch: {exc}")
+        return 128 + exc.signum
     for line in summary.describe(display(args.out / "report.jsonl")):
-        print(line, file=sys.stderr)
+        _say(line)
     if summary.interrupted:
         return 128 + signal.Signals[summary.interrupted].value
     return EXIT_OK if summary.succeeded else EXIT_FAILED
@@ -437,16 +439,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (OptionsError, SettingsError) as exc:
-        print(f"transnorm: {exc}", file=sys.stderr)
+        _say(f"transnorm: {exc}")
         return EXIT_USAGE
     except InputError as exc:
-        print(f"transnorm: {exc}", file=sys.stderr)
+        _say(f"transnorm: {exc}")
         return EXIT_INPUT
     except ModelError as exc:
-        print(f"transnorm: {exc}", file=sys.stderr)
+        _say(f"transnorm: {exc}")
         return EXIT_MODEL
     except TransnormError as exc:
-        print(f"transnorm: {exc}", file=sys.stderr)
+        _say(f"transnorm: {exc}")
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
@@ -465,11 +467,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _internal(exc: BaseException) -> int:
-    print(
-        f"transnorm: internal error: {type(exc).__name__}: {exc} (set TRANSNORM_DEBUG=1 for a traceback)",
-        file=sys.stderr,
-    )
+    _say(f"transnorm: internal error: {type(exc).__name__}: {exc} (set TRANSNORM_DEBUG=1 for a traceback)")
     return EXIT_FAILED
+
+
+def _say(message: str) -> None:
+    """A message on standard error, as one line whatever names it holds (no terminal control)."""
+    print(terminal(message), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -51,16 +51,20 @@ class _RemoteTranslate:
         return payload  # type: ignore[no-any-return]
 
 
-def _die_with_parent(parent: int) -> None:
-    """Ask Linux to kill this process when its parent dies (and check the parent is still here)."""
+def _die_with_parent(parent: int | None) -> None:
+    """Ask Linux to kill this process when its parent dies (and check the parent is still here).
+    ``parent`` is None for a worker the forkserver started: its parent is the forkserver, which
+    ends with the main process."""
     # Not Linux: end-of-file on the pipe still ends the worker.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
-    if os.getppid() != parent:
+    if parent is not None and os.getppid() != parent:
         os._exit(1)
 
 
-def _serve(job: Job, state: RunState, conn: Connection, pipeline: Pipeline | None, parent: int) -> None:
+def _serve(
+    job: Job, state: RunState, conn: Connection, pipeline: Pipeline | None, parent: int | None
+) -> None:
     _die_with_parent(parent)
     # Ctrl-C reaches the whole process group: the main process decides what happens, and stops
     # a worker with SIGTERM, which ends it at once.
@@ -101,9 +105,9 @@ class LocalPool:
             "fork" if fork else "forkserver" if "forkserver" in methods else "spawn"
         )
         parent, child = context.Pipe()
-        pipeline = self.pipeline if fork else None
+        pipeline, parent_pid = (self.pipeline, os.getpid()) if fork else (None, None)
         process = context.Process(
-            target=_serve, args=(self.job, self.state, child, pipeline, os.getpid()), daemon=True
+            target=_serve, args=(self.job, self.state, child, pipeline, parent_pid), daemon=True
         )
         process.start()
         child.close()
