@@ -23,32 +23,37 @@ RUN /opt/venv/bin/transnorm models setup --offline \
  && for name in $MODELS; do /opt/venv/bin/transnorm models install "$name" || exit 1; done \
  && /opt/venv/bin/transnorm models verify \
  && mkdir -p /opt/transnorm/packages
-# Slim (README, Container): what the runtime never imports — argostranslate's sentence splitter
+# Slim (docs/container.md): what the runtime never imports — argostranslate's sentence splitter
 # (minisbd) with its ONNX runtime, sacremoses, their own dependencies, pip — numpy's test suites, and the debugging information of
 # the extension modules built with it (CTranslate2's Python module alone: 65 MB of it). Only
 # --strip-debug, and only where there is debug information: a wider strip rewrites the
 # wheel-repaired libraries (numpy.libs, …) and breaks them. Then prove what is left still
 # normalizes and serves.
-RUN /opt/venv/bin/pip uninstall -y -q minisbd onnxruntime flatbuffers protobuf filelock sacremoses joblib regex \
+RUN /opt/venv/bin/pip uninstall -y -q minisbd onnxruntime flatbuffers protobuf sacremoses joblib regex \
  && find /opt/venv/lib/python3*/site-packages/numpy -depth -type d -name tests -exec rm -rf {} + \
  && find /opt/venv -type f -name "*.so*" | while read -r lib; do \
         if readelf -S "$lib" | grep -q '\.debug_info'; then strip --strip-debug "$lib" || exit 1; fi; done \
  && /opt/venv/bin/pip uninstall -y -q pip setuptools \
  && echo "Slim. 第一次会谈。" | /opt/venv/bin/transnorm normalize - > /dev/null \
  && /opt/venv/bin/transnorm models list > /dev/null \
- && /opt/venv/bin/python -c "import transnorm.server.wsgi, transnorm.server.transport, transnorm.server.gunicorn_conf"
+ && /opt/venv/bin/python -c "import transnorm.server.wsgi, transnorm.server.transport, transnorm.server.gunicorn_conf" \
+ && XDG_CACHE_HOME=/opt/transnorm/cache /opt/venv/bin/python -c "from transnorm.langid_model import load; load()" \
+ && ls /opt/transnorm/cache/transnorm/langid-*.npz > /dev/null
 
 FROM ${PYTHON_IMAGE} AS runtime
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin transnorm
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /opt/transnorm /opt/transnorm
-# Everything written at run time goes under /tmp, so the root filesystem can be read-only:
+# langid's model is read decompressed from /opt/transnorm/cache (made at build time: no process
+# pays the decompression). Everything written at run time goes under /tmp, so the root
+# filesystem can be read-only:
 #   docker run --read-only --tmpfs /tmp -p 8000:8000 IMAGE
 ENV PATH=/opt/venv/bin:$PATH \
     TRANSNORM_MODELS_DIR=/opt/transnorm/packages \
     TRANSNORM_HOST=0.0.0.0 \
     TRANSNORM_PORT=8000 \
-    HOME=/tmp XDG_DATA_HOME=/tmp/.local/share XDG_CACHE_HOME=/tmp/.cache XDG_CONFIG_HOME=/tmp/.config \
+    HOME=/tmp XDG_DATA_HOME=/tmp/.local/share XDG_CONFIG_HOME=/tmp/.config \
+    XDG_CACHE_HOME=/opt/transnorm/cache \
     PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 USER 10001
 EXPOSE 8000

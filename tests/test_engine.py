@@ -16,6 +16,7 @@ from poisoned import Poisoned
 from transnorm import Options, Pipeline, Settings
 from transnorm.devtools.modelbuild import build_package
 from transnorm.engine import ArgosEngine, model_positions
+from transnorm.errors import ModelError
 from transnorm.packages import install_file
 
 POLISH = [
@@ -83,7 +84,7 @@ def test_greedy_output_matches_argostranslate_token_for_token(prefix_dir, monkey
         models_dir=prefix_dir.parent, compute_type="float32", beam_size=1, decoding_ratio=50, decoding_cap=255
     )
     engine = ArgosEngine(settings.pipeline)
-    engine.load()
+    engine.load(["all"])
     (model,) = engine._models.values()
     ours = model.translator = Recording(model.translator)
     for sentence in POLISH:
@@ -332,7 +333,7 @@ def test_small_search_groups_are_queued_together_not_halved(real_settings):
     engine = ArgosEngine(
         real_settings.with_overrides(cache_size=0, inter_threads=2, intra_threads=1).pipeline
     )
-    engine.load()
+    engine.load(["all"])
     (model,) = engine._models.values()
     calls = model.translator = Recording(model.translator)
     sentences = ["第一次会谈。", "首先我们要明白。", "但特朗普关注的是乌克兰问题。", "科尔图诺夫。" * 6]
@@ -344,3 +345,91 @@ def test_small_search_groups_are_queued_together_not_halved(real_settings):
     for _, kwargs, _ in calls.calls:
         assert kwargs["max_batch_size"] >= min(share, real_settings.pipeline.max_batch_tokens)
         assert kwargs.get("asynchronous") is True
+
+
+# -- models held: loaded on demand, the least recently used unloaded past the bounds ------------
+
+
+@pytest.fixture(scope="module")
+def three_languages(tmp_path_factory, real_settings):
+    from transnorm.devtools.modelbuild import language_copies
+
+    (package,) = [p for p in real_settings.pipeline.models_dir.iterdir() if p.is_dir()]
+    models_dir = tmp_path_factory.mktemp("three")
+    language_copies(package, ["zh", "ru", "de"], models_dir)
+    return real_settings.with_overrides(models_dir=models_dir, cache_size=0)
+
+
+def _loaded(engine):
+    return [name.split("-")[1][:2] for name in engine.stats().loaded]
+
+
+def test_packages_load_when_first_needed_and_the_least_recently_used_is_unloaded(three_languages):
+    engine = ArgosEngine(three_languages.with_overrides(max_loaded_models=2).pipeline)
+    assert not engine.loaded and engine.stats().loads == 0
+    engine.translate("zh", ["第一次会谈。"])
+    assert _loaded(engine) == ["zh"]
+    engine.translate("ru", ["第一次会谈。"])
+    engine.translate("zh", ["第一次会谈。"])  # zh is now the most recently used
+    engine.translate("de", ["第一次会谈。"])
+    assert _loaded(engine) == ["zh", "de"]  # ru went
+    stats = engine.stats()
+    assert (stats.models_loaded, stats.loads, stats.unloads) == (2, 3, 1)
+    assert stats.load_seconds > 0 and stats.loaded_bytes == 2 * engine._size(("zh", "en"))
+    engine.translate("ru", ["第一次会谈。"])
+    assert _loaded(engine) == ["de", "ru"] and engine.stats().unloads == 2
+
+
+@pytest.fixture(scope="module")
+def three_sized(tmp_path_factory, corpus):
+    """zh, ru and de copies of a 7 MB random package (megabytes are the budget's unit)."""
+    from transnorm.devtools.modelbuild import build_package_dir, language_copies
+
+    package = build_package_dir(tmp_path_factory.mktemp("sized") / "p", "zh", corpus, d_model=256, ffn=512)
+    models_dir = tmp_path_factory.mktemp("three-sized")
+    language_copies(package, ["zh", "ru", "de"], models_dir)
+    return Settings(models_dir=models_dir, compute_type="float32", cache_size=0)
+
+
+def test_a_memory_budget_bounds_the_loaded_packages(three_sized):
+    size = ArgosEngine(three_sized.pipeline)._size(("zh", "en"))
+    budget_mb = (5 * size // 2) // 1_000_000  # room for two, not three
+    assert 2 * size <= budget_mb * 1_000_000 < 3 * size
+    engine = ArgosEngine(three_sized.with_overrides(max_models_memory=budget_mb).pipeline)
+    for lang in ("zh", "ru", "de", "zh"):
+        engine.translate(lang, ["第一次会谈。"])
+        assert engine.stats().loaded_bytes <= budget_mb * 1_000_000
+    assert _loaded(engine) == ["de", "zh"] and engine.stats().unloads == 2
+
+
+def test_an_unloaded_package_translates_the_same_when_it_comes_back(three_languages):
+    engine = ArgosEngine(three_languages.with_overrides(max_loaded_models=1).pipeline)
+    first = engine.translate("zh", ["但特朗普关注的是乌克兰问题。"])
+    engine.translate("ru", ["x"])
+    assert _loaded(engine) == ["ru"]
+    assert engine.translate("zh", ["但特朗普关注的是乌克兰问题。"]) == first
+
+
+def test_preload_loads_the_listed_languages_and_refuses_what_cannot_be(three_languages):
+    engine = ArgosEngine(three_languages.with_overrides(preload=("ru", "de")).pipeline)
+    engine.load()
+    assert sorted(_loaded(engine)) == ["de", "ru"]
+    everything = ArgosEngine(three_languages.pipeline)
+    everything.load(["all"])
+    assert everything.stats().models_loaded == 3
+    with pytest.raises(ModelError, match="no installed package translates from fr"):
+        ArgosEngine(three_languages.with_overrides(preload=("zh", "fr")).pipeline).load()
+    with pytest.raises(ModelError, match="at most 2"):
+        ArgosEngine(three_languages.with_overrides(preload=("all",), max_loaded_models=2).pipeline).load()
+
+
+def test_search_bounds_are_few_cover_the_limit_and_stay_under_the_cap(real_settings):
+    from transnorm.engine import decoding_limit, search_bound
+
+    settings = real_settings.pipeline
+    bounds = {search_bound(decoding_limit(n, settings), settings) for n in range(1, 300)}
+    assert len(bounds) <= 9
+    for n in range(1, 300):
+        limit = decoding_limit(n, settings)
+        assert limit <= search_bound(limit, settings) <= max(limit, settings.decoding_cap)
+        assert search_bound(limit, settings) <= max(16, 1.5 * limit + 8)  # never far above the limit

@@ -266,17 +266,27 @@ def test_security_headers_on_every_route(hostile):
 
 @pytest.mark.slow
 def test_broken_model_answers_503_with_the_cause(tiny_package, tmp_path):
+    """A package that cannot load: /readyz names it and why (it is in the preload list), the
+    requests that need it answer 503 with the cause, the others are served."""
     from transnorm.packages import install_file
 
     models = tmp_path / "models"
     install_file(tiny_package, models)
     next(models.rglob("model.bin")).write_bytes(b"not a model")
-    with running_server(models, tmp_path, args=("--workers", "1"), wait_for="/healthz") as (base, _):
-        status, body = http_get(base + "/readyz")
-        assert status == 503 and "model loading failed" in json.loads(body)["detail"]
+    env = {"TRANSNORM_PRELOAD": "zh"}
+    with running_server(models, tmp_path, env, args=("--workers", "1"), wait_for="/healthz") as (base, _):
+        for _ in range(100):
+            status, body = http_get(base + "/readyz")
+            if "loading the preload list" not in json.loads(body)["detail"]:
+                break
+            time.sleep(0.1)
+        detail = json.loads(body)["detail"]
+        assert status == 503 and "model loading failed" in detail and "translate-zh_en" in detail
         for _ in range(2):  # and it stays so: not "still loading" forever
-            status, _, body = http_post(base + "/v1/normalize", b"x", "text/plain")
-            assert status == 503 and "model loading failed" in json.loads(body)["detail"], body
-            data = b'{"q": "x", "source": "auto", "target": "en"}'
+            status, _, body = http_post(base + "/v1/normalize", "第一次会谈。".encode(), "text/plain")
+            assert status == 503 and "cannot load" in json.loads(body)["detail"], body
+            data = '{"q": "第一次会谈。", "source": "auto", "target": "en"}'.encode()
             status, _, body = http_post(base + "/translate", data, "application/json")
-            assert status == 503 and "model loading failed" in json.loads(body)["error"], body
+            assert status == 503 and "cannot load" in json.loads(body)["error"], body
+        status, _, body = http_post(base + "/v1/normalize", b"Hello there.", "text/plain")
+        assert status == 200, body

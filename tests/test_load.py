@@ -1,5 +1,6 @@
-"""A bounded loopback load test against a real gunicorn server (2 workers, the tiny model):
-zero errors, resident memory flat within 10 % after warm-up, no worker restarts.
+"""A bounded loopback load test against a real gunicorn server (2 workers and the translation
+process, the tiny model): zero errors, resident memory flat within 10 % after warm-up, no worker
+or translation process restarts.
 
 TRANSNORM_LOAD_SECONDS sets the duration (default 20; CI runs 120)."""
 
@@ -27,7 +28,12 @@ def _rss_kb(pid: int) -> int:
 
 
 def _workers(pid: int) -> list[int]:
+    """The server's processes: its gunicorn workers and its translation process."""
     return sorted(int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+
+
+def _is_translator(pid: int) -> bool:
+    return b"transnorm.translator" in Path(f"/proc/{pid}/cmdline").read_bytes()
 
 
 def test_load_concurrency_16(real_settings, tmp_path):
@@ -35,8 +41,8 @@ def test_load_concurrency_16(real_settings, tmp_path):
     args = ("--workers", "2", "--http-threads", "8")
     with running_server(real_settings.pipeline.models_dir, tmp_path, args=args) as (base, proc):
         documents = [p.read_bytes() for p in sorted(SEEDS.glob("*.txt"))]
-        workers = _workers(proc.pid)
-        assert len(workers) == 2
+        workers = _workers(proc.pid)  # the two workers and the translation process: none may restart
+        assert len(workers) == 3 and sum(map(_is_translator, workers)) == 1
         deadline = time.monotonic() + seconds
         warm_at = time.monotonic() + seconds * 0.25
         counts = {"ok": 0, "errors": 0}

@@ -120,3 +120,37 @@ def test_error_is_shown_not_swallowed(browser, server):
     browser.find_element("id", "go").click()
     status = _wait_for_status(browser)
     assert "too large" in status.lower() or "limit" in status.lower(), status
+
+
+def test_the_download_bar_is_hidden_until_a_document_is_processed(browser, server):
+    """Regression: a CSS rule (display: flex) overrode ``hidden``: the bar showed before anything was done."""
+    browser.get(server + "/")
+    assert not browser.find_element("id", "downloads").is_displayed()
+
+
+def test_a_dropped_html_page_is_read_as_a_page(browser, server):
+    """A dropped .html file goes to the service as the page's bytes (text/html): its text is what a reader
+    sees, its chrome is removed apart, and the download gives the page back."""
+    page = (
+        "<!DOCTYPE html><html lang=en><head><title>A page</title><style>p{color:red}</style></head><body>"
+        "<nav><a href=/>Home</a> <a href=/world>World</a></nav>"
+        "<p>An English paragraph about the talks.</p><script>var x = 1;</script>"
+        "<p>据新华社报道，国务院周一宣布了新的经济政策。</p></body></html>"
+    )
+    browser.get(server + "/")
+    browser.execute_script(
+        """
+        const area = document.getElementById('input');
+        const data = new DataTransfer();
+        data.items.add(new File([arguments[0]], 'article.html', {type: 'text/html'}));
+        area.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+        """,
+        page,
+    )
+    _wait_for_status(browser)
+    out = browser.find_element("id", "out").text
+    assert "An English paragraph about the talks." in out and "A page" in out
+    assert "<p>" not in out and "var x" not in out and "color:red" not in out
+    removed = [li.text for li in browser.find_elements("css selector", "#removed li")]
+    assert "chrome: Home World" in removed or {"chrome: Home", "chrome: World"} <= set(removed), removed
+    assert browser.find_element("id", "downloads").is_displayed()

@@ -33,7 +33,8 @@ def test_health_ready_languages(client):
     assert client.get("/healthz").json == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json["status"] == "ready"
-    assert set(ready.json["engine"]) == {"models_loaded", "cache_hits", "cache_misses"}
+    assert {"models_loaded", "cache_hits", "cache_misses", "loads", "unloads"} <= set(ready.json["engine"])
+    assert ready.json["loaded"] == [] and ready.json["preload"] == []
     langs = client.get("/v1/languages").json
     assert {p["from"] for p in langs["translation"]} == {"zh", "ru"}
     assert {"zh", "ja", "ko", "ru", "uk", "fr", "de", "es"} <= set(langs["detection"])

@@ -9,7 +9,7 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 
 def test_target_pieces_are_decoded_by_the_packages_own_sentencepiece(real_settings, english_words):
     engine = ArgosEngine(real_settings.pipeline)
-    engine.load()
+    engine.load(["all"])
     (model,) = engine._models.values()
     words = sorted(english_words)[:3]
     assert model.detokenize(["▁" + w for w in words]) == " ".join(words)

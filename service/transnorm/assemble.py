@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from . import quality
+from . import htmlspans, quality
 from .decode import Decoded
 from .detect import ZXX
 from .document import Action, Document, EngineRef, Reason, Span
@@ -35,7 +35,7 @@ class Settled:
 def settle(plan: Plan, results: Sequence[Result | None]) -> Settled:
     """The units of ``plan`` with each pending unit settled by its result (``results`` are in
     the order of ``plan.pending``; None: no result came)."""
-    text = plan.decoded.text
+    text = plan.text
     into_english = plan.options.target == "en"
     tidy = english_punctuation if into_english else str.strip
     problems: Counter[str] = Counter()
@@ -52,8 +52,8 @@ def assemble(
 ) -> Document:
     """Build the document of ``plan`` from its settled (and post-normalized) ``units`` and the
     ``problems`` met settling them; ``packages`` are the installed packages the document lists
-    (with ``used`` flags)."""
-    text = plan.decoded.text
+    (with ``used`` flags). A page's spans tile its source, markup included (:mod:`~transnorm.htmlspans`)."""
+    text = plan.text
     used = {u.package.package for u in units if u.action == Action.TRANSLATED and u.package}
     models = [{**p.to_dict(), "used": p.package in used} for p in packages if p.to_code == "en"]
     missing = sorted({u.detection.lang for u in units if u.reason == Reason.NO_MODEL})
@@ -73,14 +73,22 @@ def assemble(
         source_info["replacements"] = [
             {"byte_offset": r.byte_offset, "byte": r.byte_hex} for r in d.replacements
         ]
+    page = None
+    if plan.page is None:
+        spans = _in_source(_spans(units, text), d)
+    else:
+        spans, page = htmlspans.page_spans(plan.page, _in_source(_spans(units, text), plan.page.reader))
+        source_info.update(htmlspans.source_info(plan.page))
+        warnings.extend(htmlspans.warnings(plan.page))
     return Document(
         source=d.raw,
-        spans=_in_source(_spans(units, text), d),
+        spans=spans,
         id=plan.id,
         upstream_translation=plan.notices,
         models=models,
         warnings=warnings,
         source_info=source_info,
+        page=page,
     )
 
 

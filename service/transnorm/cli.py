@@ -2,9 +2,12 @@
 
 Exit codes: 0 success; 1 a batch had failed files, an output could not be written, or an
 internal error; 2 usage error (bad flag, option or setting, an ``-o`` that cannot be); 3 bad
-input (invalid UTF-8, too large, unreadable, a folder); 4 model problem (a missing models folder
-too); 5 the result is incomplete and ``--fail-incomplete`` was given; 128 + N stopped by signal N
-(143 SIGTERM, 130 SIGINT).
+input (invalid UTF-8, a page its charset cannot decode, too large, unreadable, a folder); 4 model
+problem (a missing models folder too); 5 the result is incomplete and ``--fail-incomplete`` was
+given; 128 + N stopped by signal N (143 SIGTERM, 130 SIGINT).
+
+A file named ``.html`` or ``.htm`` is an HTML page (``--input-format`` says otherwise); so is one
+that starts with ``<!doctype html`` or ``<html``.
 
 Setting flags are derived from :class:`~transnorm.settings.Settings`: the field ``beam_size`` is
 ``--beam-size`` (and ``TRANSNORM_BEAM_SIZE``) wherever a subcommand takes it.
@@ -140,11 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the HTTP service under gunicorn")
     _setting_flags(p, "serve")
 
-    p = sub.add_parser("bench", help="benchmarks: translation, English pass-through, HTTP, batch")
-    p.add_argument("--quick", action="store_true", help="a run of under a minute")
+    p = sub.add_parser("bench", help="benchmarks: translation, English pass-through, HTTP, memory, batch")
+    p.add_argument("--quick", action="store_true", help="a short run: a subset of each section")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.add_argument(
-        "--only", default="translation,english,http,batch,ray", help="comma-separated sections to run"
+        "--only",
+        default="translation,english,ipc,http,memory,batch,ray",
+        help="comma-separated sections to run",
     )
 
     p = sub.add_parser("evaluate", help="span-level detection precision/recall/F1 on a labelled set")
@@ -185,11 +190,14 @@ def _check_output(path: Path, parents: bool) -> None:
 
 def cmd_normalize(args: argparse.Namespace) -> int:
     from .files import atomic_write, display, os_reason, read_input, read_stream
+    from .htmlpage import options_for_file
     from .pipeline import Pipeline
-    from .render import render
+    from .render import render_bytes
 
     settings = _settings(args)
     options = _options(args, args.option_format or "json")
+    if args.file != "-" and not args.jsonl:
+        options = options_for_file(options, args.file)
     if args.output is not None:
         _check_output(args.output, args.parents)
     if args.file == "-" and sys.stdin.isatty():
@@ -210,16 +218,17 @@ def cmd_normalize(args: argparse.Namespace) -> int:
             raise InputError(f"cannot read {display(args.file)}: {os_reason(exc)}") from None
         doc_id = args.id or display(os.path.basename(args.file))
     doc = Pipeline(settings)(data, options, doc_id)
-    out = render(doc, options.format, options.markers)
+    out = render_bytes(doc, options.format, options.markers)
     if args.output:
         try:
-            atomic_write(args.output, out.encode("utf-8"), parents=args.parents)
+            atomic_write(args.output, out, parents=args.parents)
         except OSError as exc:
             _say(f"transnorm: cannot write {display(args.output)}: {os_reason(exc)}")
             return EXIT_FAILED
     else:
-        sys.stdout.write(out)
         sys.stdout.flush()
+        sys.stdout.buffer.write(out)
+        sys.stdout.buffer.flush()
     if not doc.complete:
         into = "English" if options.target == "en" else options.target
         why = {
@@ -249,6 +258,8 @@ def _normalize_jsonl(args: argparse.Namespace, settings: Settings, options: Opti
     if options.format != "json":
         raise OptionsError("--jsonl writes JSON lines: --format must be json")
     pipeline = Pipeline(settings)
+    if pipeline.remote is not None:  # the host's translation process: say now if it is not there
+        pipeline.remote.status(timeout=min(10.0, settings.pipeline.translator_timeout))
     with contextlib.ExitStack() as stack:
         try:
             source = sys.stdin.buffer if args.file == "-" else stack.enter_context(open(args.file, "rb"))
@@ -347,7 +358,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
             def load(info: packages.PackageInfo) -> None:
                 engine = ArgosEngine(settings.pipeline, [info])
-                engine.load()
+                engine.load(["all"])
                 engine.translate(info.from_code, ["test"], target=info.to_code)
 
         if (

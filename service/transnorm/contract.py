@@ -7,18 +7,15 @@ writes them with.
 from __future__ import annotations
 
 import json
-import re
 from enum import Enum
 from typing import Any, Literal
 
 from pydantic import ConfigDict, with_config
 
 # pydantic reads TypedDicts from typing_extensions on Python < 3.12 (it is one of its dependencies).
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import NotRequired, TypedDict  # noqa: UP035
 
 SCHEMA = "transnorm/2"
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def to_json(data: Any, pretty: bool = True) -> str:
@@ -27,8 +24,11 @@ def to_json(data: Any, pretty: bool = True) -> str:
     contract with this."""
     indent = 2 if pretty else None
     text = json.dumps(data, ensure_ascii=False, indent=indent)
-    if not text.isascii() and _SURROGATE.search(text):
-        text = json.dumps(data, indent=indent)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")  # (C speed: a regular expression over a page's JSON costs more)
+        except UnicodeEncodeError:
+            text = json.dumps(data, indent=indent)
     return text + "\n"
 
 
@@ -37,7 +37,7 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-class Action(str, Enum):
+class Action(str, Enum):  # noqa: UP042 (str() and format() as the contract has them)
     """What was done to a span of the source."""
 
     #: English, or no linguistic content: the text is output as it is.
@@ -55,7 +55,7 @@ class Action(str, Enum):
         return self.value
 
 
-class Reason(str, Enum):
+class Reason(str, Enum):  # noqa: UP042
     """Why a span was normalized, removed or left untranslated."""
 
     HARD_WRAP = "hard-wrap"
@@ -81,6 +81,15 @@ class Reason(str, Enum):
     ENGINE_ERROR = "engine-error"
     #: The model's output was rejected by the quality gate (kept in ``rejected_text``).
     BAD_TRANSLATION = "bad-translation"
+    #: HTML pages: markup (tags, comments, the doctype: kept, contributing no text, or the blank line
+    #: between two blocks), or text as HTML writes it (a character reference, a run of whitespace)
+    #: normalized to what a reader sees.
+    MARKUP = "markup"
+    #: HTML pages: the page says not to translate it (``translate="no"``, an ITS 2.0 rule).
+    TRANSLATE_NO = "translate-no"
+    #: HTML pages: a list of links naming the site's editions in their own languages (page chrome that
+    #: is never translated, whatever ``chrome`` says).
+    LANGUAGE_MENU = "language-menu"
 
     def __str__(self) -> str:
         return self.value
@@ -112,7 +121,7 @@ class SpanDict(TypedDict):
     """Code-point offset into the input as decoded (``source``)."""
     source_end: int
     output_start: int | None
-    """Code-point offset into ``text``; null for a removed span."""
+    """Code-point offset into ``text``; null for a removed span (and an HTML attribute's)."""
     output_end: int | None
     action: ActionName
     lang: str
@@ -131,6 +140,11 @@ class SpanDict(TypedDict):
     """The model's output for a ``bad-translation`` span."""
     conversion: NotRequired[Literal["t2s"]]
     """Traditional Chinese converted to Simplified before translating."""
+    byte_start: NotRequired[int]
+    """HTML pages: offset into the input bytes (the page's charset; a BOM counted)."""
+    byte_end: NotRequired[int]
+    attribute: NotRequired[Literal["alt", "title", "placeholder"]]
+    """HTML pages: the span is the value of this attribute (not part of ``text``; output offsets null)."""
 
 
 @with_config(_DOCUMENTED)
@@ -160,6 +174,12 @@ class SourceDict(TypedDict):
     newlines: NewlinesDict
     nfc_changed: bool
     replacements: NotRequired[list[ReplacementDict]]
+    format: NotRequired[Literal["text", "html"]]
+    """What the input was read as (HTML pages say html)."""
+    charset: NotRequired[str]
+    """HTML pages: the page's charset (a WHATWG name)."""
+    charset_from: NotRequired[Literal["bom", "http", "meta", "default", "caller"]]
+    """HTML pages: where the charset came from (caller: the page was given as text)."""
 
 
 @with_config(_DOCUMENTED)

@@ -1,11 +1,11 @@
 """The ``Document`` and ``Span`` objects every stage produces and every shell renders.
 
-``Document.source`` is the input exactly as decoded from UTF-8 (without a BOM; line endings and
-Unicode forms as they came). Spans tile it: sorted, contiguous, covering ``[0, len(source))``.
-Joining their ``source_text`` gives the source back (and, encoded as UTF-8 after a BOM if
-``source.bom``, the input bytes); joining the ``text`` of the spans that are not removed gives the
-output text. :meth:`Document.check` asserts both.
-"""
+``Document.source`` is the input exactly as decoded from UTF-8 (an HTML page: from its charset),
+without a BOM, line endings and Unicode forms as they came. Spans tile it: sorted, contiguous,
+covering ``[0, len(source))``. Joining their ``source_text`` gives the source back (and, encoded
+as UTF-8 -- a page: in its ``source.charset`` -- after a BOM if ``source.bom``, the input bytes);
+joining the ``text`` of the spans that are not removed (nor an HTML attribute's value) gives the
+output text. :meth:`Document.check` asserts both."""
 
 from __future__ import annotations
 
@@ -74,6 +74,16 @@ class Span:
     rejected_text: str | None = None
     #: A script conversion made before translating (``t2s``: Traditional to Simplified Chinese).
     conversion: str | None = None
+    #: HTML pages: offsets into the input bytes, in the page's charset.
+    byte_start: int | None = None
+    byte_end: int | None = None
+    #: HTML pages: the attribute (alt, title, placeholder) whose value the span is; outside ``text``.
+    attribute: str | None = None
+
+    @property
+    def in_text(self) -> bool:
+        """Whether the span contributes to the document's text (removed spans and attributes do not)."""
+        return self.action != Action.REMOVED and self.attribute is None
 
     def to_dict(self) -> SpanDict:
         out: SpanDict = {
@@ -99,6 +109,10 @@ class Span:
             out["rejected_text"] = self.rejected_text
         if self.conversion is not None:
             out["conversion"] = self.conversion  # type: ignore[typeddict-item]
+        if self.byte_start is not None and self.byte_end is not None:
+            out["byte_start"], out["byte_end"] = self.byte_start, self.byte_end
+        if self.attribute is not None:
+            out["attribute"] = self.attribute  # type: ignore[typeddict-item]
         return out
 
 
@@ -124,13 +138,15 @@ class Document:
     models: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     source_info: dict[str, Any] = field(default_factory=dict)
+    #: HTML pages: what writing the page back needs (:class:`transnorm.htmldoc.PageSource`); not JSON.
+    page: Any = field(default=None, repr=False, compare=False)
     text: str = field(init=False)
 
     def __post_init__(self) -> None:
         parts: list[str] = []
         pos = 0
         for span in self.spans:
-            if span.action == Action.REMOVED:
+            if not span.in_text:
                 span.output_start = span.output_end = None
                 continue
             span.output_start = pos
@@ -147,9 +163,7 @@ class Document:
         for k in range(depth):
             texts.append(
                 "".join(
-                    s.alternatives[k] if k < len(s.alternatives) else s.text
-                    for s in self.spans
-                    if s.action != Action.REMOVED
+                    s.alternatives[k] if k < len(s.alternatives) else s.text for s in self.spans if s.in_text
                 )
             )
         return [t for t in dict.fromkeys(texts) if t != self.text]
@@ -185,7 +199,7 @@ class Document:
             pos = span.source_end
         if pos != len(self.source):
             raise AssertionError(f"spans end at {pos}, source has {len(self.source)} chars")
-        if "".join(s.text for s in self.spans if s.action != Action.REMOVED) != self.text:
+        if "".join(s.text for s in self.spans if s.in_text) != self.text:
             raise AssertionError("output text is not the join of the kept spans")
 
     def to_dict(self) -> DocumentDict:

@@ -53,6 +53,13 @@ class DecodeError(InputError):
         return {"byte_offset": self.offset}
 
 
+class CharsetError(DecodeError):
+    """An HTML page its charset cannot decode, or that is not UTF-8 and declares no charset."""
+
+    code = "undecodable"
+    title = "Undecodable page"
+
+
 class TooLargeError(InputError):
     """The document is over ``TRANSNORM_MAX_BYTES``."""
 

@@ -32,11 +32,14 @@ Markers = Literal["inline", "footnotes", "none"]
 Chrome = Literal["remove", "keep"]
 Errors = Literal["strict", "replace"]
 Glosses = Literal["keep", "translate"]
+InputFormat = Literal["auto", "text", "html"]
 FORMATS: tuple[str, ...] = Format.__args__  # type: ignore[attr-defined]
 MARKERS: tuple[str, ...] = Markers.__args__  # type: ignore[attr-defined]
 CHROME: tuple[str, ...] = Chrome.__args__  # type: ignore[attr-defined]
 ERRORS: tuple[str, ...] = Errors.__args__  # type: ignore[attr-defined]
 GLOSSES: tuple[str, ...] = Glosses.__args__  # type: ignore[attr-defined]
+INPUT_FORMATS: tuple[str, ...] = InputFormat.__args__  # type: ignore[attr-defined]
+CHARSET_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,39}$"
 MAX_ALTERNATIVES = 8
 # Set while Options.merged checks one layer: the rules between options wait for the merge.
 _CHECKING_LAYER: ContextVar[bool] = ContextVar("transnorm_options_layer", default=False)
@@ -70,6 +73,17 @@ class Options(BaseModel):
     )
 
     format: Format = Field("json", description="output format")
+    input_format: InputFormat = Field(
+        "auto",
+        description="what the input is: text, an HTML page (the page comes back with its foreign passages "
+        "translated in place), or auto (HTML when it starts with <!doctype html or <html)",
+    )
+    charset: StrictStr | None = Field(
+        None,
+        pattern=CHARSET_PATTERN,
+        description="an HTML page's charset, as an HTTP Content-Type would give it (default: the page's "
+        "byte order mark or <meta charset>, else UTF-8); text is always UTF-8 (this is not read for it)",
+    )
     markers: Markers = Field("none", description="markers in text output (none: plain English)")
     chrome: Chrome = Field(
         "remove",
@@ -205,6 +219,8 @@ def describe(exc: ValidationError) -> str:
         choices = getattr(spec.annotation, "__args__", None)
         if bounds:
             expected = "an integer from {} to {}".format(*bounds)
+        elif name == "charset":
+            expected = "a charset name such as 'windows-1251'"
         elif name in ("source", "target"):
             expected = "a language code such as 'zh'" + (" or 'auto'" if name == "source" else "")
         elif choices and all(isinstance(c, str) for c in choices):

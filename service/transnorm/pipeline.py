@@ -5,6 +5,9 @@ the stages. The sequence is written once, in :meth:`Pipeline.pipe`:
 
     plan (decode, segment, detect, chrome, route) → translate → settle → post-normalize → assemble
 
+An HTML page (``input_format``, or sniffed) is decoded in its charset and read
+(:mod:`~transnorm.htmlpage`) before planning; the rest of the sequence is the same.
+
 ``pipe`` takes any iterable of documents, cuts it into chunks whose sentences share one
 translation call, and yields one :class:`~transnorm.document.Outcome` per document, in order,
 holding one chunk in memory. Every shell (CLI, JSON lines, batch workers, Ray actors, HTTP) calls
@@ -16,19 +19,23 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from .assemble import assemble, settle
 from .decode import decode
 from .detect import Detector
 from .document import Document, Outcome
 from .errors import OptionsError, TooLargeError, TransnormError
+from .htmlpage import is_page, read_page
 from .options import Options
 from .packages import PackageInfo, by_source
 from .plan import Plan, plan_document
 from .postnorm import postnormalize
 from .settings import Settings
 from .translate import Engine, Request, Result, Translate, translate_requests
+
+if TYPE_CHECKING:
+    from .translator import TranslatorClient
 
 #: One document to normalize: its bytes (or text), options (None: defaults) and id. ``pipe``
 #: also takes an item that is already an :class:`~transnorm.document.Outcome` (a line that was
@@ -52,6 +59,13 @@ class Pipeline:
         self, settings: Settings | None = None, engine: Engine | None = None, detector: Detector | None = None
     ) -> None:
         self.settings = settings or Settings.from_env()
+        #: The client of the host's translation process, when the settings name one and no
+        #: engine is given (None: this process translates).
+        self.remote: TranslatorClient | None = None
+        if engine is None and self.settings.pipeline.translator_socket is not None:
+            from .translator import TranslatorClient
+
+            self.remote = TranslatorClient.of(self.settings)
         if engine is None:
             from .engine import ArgosEngine
 
@@ -145,7 +159,7 @@ class Pipeline:
                 outcome = plan
             else:
                 settled = settle(plan, [next(results) for _ in plan.pending])
-                units = postnormalize(settled.units, plan.decoded.text.endswith("\n"))
+                units = postnormalize(settled.units, plan.text.endswith("\n"))
                 outcome = Outcome(plan.id, assemble(plan, units, settled.problems, self._listed()))
             yield (outcome, context) if as_tuples else outcome
 
@@ -160,12 +174,17 @@ class Pipeline:
                 f"no installed package translates into {options.target!r}; targets: "
                 + ", ".join(sorted(self.targets()))
             )
-        return plan_document(
-            decode(data, options.errors), options, self.detector, self.packages_for(options), doc_id
-        )
+        packages = self.packages_for(options)
+        if is_page(data, options.input_format):
+            page = read_page(data, options.charset, options.errors)
+            return plan_document(page.decoded, options, self.detector, packages, doc_id, page)
+        return plan_document(decode(data, options.errors), options, self.detector, packages, doc_id)
 
     def translate(self, requests: list[Request]) -> list[Result]:
-        """The direct strategy: this pipeline's engine, one call per language and beam."""
+        """The default strategy: the host's translation process when ``translator_socket`` is
+        set, else this pipeline's engine, one call per language and beam."""
+        if self.remote is not None:
+            return self.remote(requests)
         return translate_requests(self.engine, requests)
 
     def _listed(self) -> list[PackageInfo]:

@@ -15,11 +15,12 @@ import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from . import chrome, segment
+from . import chrome, htmlpage, segment
 from .decode import Decoded
 from .detect import NO_LANGUAGE, ZXX, Detection, Detector
 from .document import Action, Reason, UpstreamNotice
 from .evidence import to_simplified
+from .htmlpage import LineHint, PageSource
 from .languages import FAMILIES
 from .options import Options
 from .packages import PackageInfo
@@ -74,10 +75,17 @@ class Plan:
     id: str | None
     units: list[Unit | Pending]
     notices: list[UpstreamNotice] = field(default_factory=list)
+    #: An HTML page: the units tile its reader text (``page.reader.text``), not ``decoded.text``.
+    page: PageSource | None = None
 
     @property
     def pending(self) -> list[Pending]:
         return [u for u in self.units if isinstance(u, Pending)]
+
+    @property
+    def text(self) -> str:
+        """The text the units tile: the document's, or a page's reader text."""
+        return self.page.reader.text if self.page is not None else self.decoded.text
 
 
 @dataclass(slots=True)
@@ -98,17 +106,30 @@ def plan_document(
     detector: Detector,
     packages: Mapping[str, PackageInfo],
     doc_id: str | None = None,
+    page: PageSource | None = None,
 ) -> Plan:
-    """Plan ``decoded``: ``packages`` are those translating into ``options.target``, by source."""
-    text = decoded.text
-    lines = segment.lines(text)
+    """Plan ``decoded``: ``packages`` are those translating into ``options.target``, by source. For an
+    HTML ``page`` (read from ``decoded``) the plan is over its reader text: a line per block, never one
+    across blocks, with what the page says about each (:func:`transnorm.htmlpage.page_lines`)."""
+    plan = Plan(decoded, options, doc_id, [], page=page)
+    text = plan.text
+    hints: list[LineHint] | None = None
+    if page is None:
+        lines = segment.lines(text)
+    else:
+        lines, hints = htmlpage.page_lines(page)
     verdicts = chrome.classify(text, lines)
-    plan = Plan(decoded, options, doc_id, [])
     pieces: list[_Piece | Unit] = []
     pos = 0
     for i, line in enumerate(lines):
         _gap(pieces, pos, line.start, i)
         body = text[line.start : line.end]
+        hint = hints[i] if hints is not None else None
+        if hint is not None and htmlpage.kept_whole(hint, options.chrome):
+            action = Action.REMOVED if hint.chrome and options.chrome == "remove" else Action.KEPT
+            pieces.append(Unit(line.start, line.end, action, detector.detect(body), body, hint.keep))
+            pos = line.end
+            continue
         if line.code:
             pieces.append(_Piece(line.start, line.end, NO_LANGUAGE, i, reason=Reason.CODE))
             pos = line.end
@@ -117,7 +138,7 @@ def plan_document(
         if verdict is not None and verdict.service:
             plan.notices.append(UpstreamNotice(verdict.service, body))
         if verdict is not None and options.chrome == "remove":
-            end = line.end + 1 if text.startswith("\n", line.end) else line.end
+            end = line.end + 1 if page is None and text.startswith("\n", line.end) else line.end
             pieces.append(Unit(line.start, end, Action.REMOVED, detector.detect(body), body, verdict.reason))
             pos = end
             continue
@@ -125,7 +146,12 @@ def plan_document(
         first = len(pieces)
         for sentence in segment.sentences(text, line):
             _gap(pieces, pos, sentence.start, i, line.joins)
+            start = len(pieces)
+            if hint is not None:
+                sentence = htmlpage.with_hint(sentence, hint)
             _sentence_pieces(pieces, text, sentence, detector, options, i)
+            if hint is not None and options.source == "auto":
+                htmlpage.apply_priors(pieces[start:], text, hint, detector)
             pos = sentence.end
         _gap(pieces, pos, line.end, i, line.joins)
         _merge_english(pieces, first)
@@ -138,6 +164,14 @@ def plan_document(
             plan.units.append(piece)
         else:
             _units(plan.units, text, piece, packages, options)
+    if page is not None and hints is not None:
+        # An attribute value inside a passage to translate (an image in a foreign sentence) stays in
+        # that passage's markup, as it is.
+        pending = [(u.start, u.end) if isinstance(u, Pending) else None for u in plan.units]
+        for k in htmlpage.nested_attributes(page, lines, hints, pending):
+            u = plan.units[k]
+            body = text[u.start : u.end]
+            plan.units[k] = Unit(u.start, u.end, Action.KEPT, u.detection, body, Reason.MARKUP)
     return plan
 
 

@@ -8,6 +8,10 @@ Inline text markers (``markers="inline"``), one per non-kept span:
 
 Literal ``⟦``, ``⟧`` and ``\\`` anywhere in the output are escaped with a backslash, so markers
 are unambiguous: dropping ``rm`` markers and unwrapping the others gives the document's text.
+
+An HTML page rendered as ``html`` is the page itself with its translated passages replaced in place
+(:func:`transnorm.htmlspans.write_page`; ``markers`` other than none add ITS 2.0 provenance), in its own
+charset (:func:`render_bytes`, :func:`media_type`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import html
 
 from .document import Action, Document, Span, printable, to_json
+from .htmlspans import write_page
 
 FORMAT_MEDIA_TYPES = {
     "json": "application/json",
@@ -30,8 +35,23 @@ def render(doc: Document, fmt: str = "json", markers: str = "none", pretty: bool
     if fmt == "text":
         return render_text(doc, markers)
     if fmt == "html":
-        return render_html(doc)
+        return write_page(doc.page, markers != "none")[0] if doc.page is not None else render_html(doc)
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def render_bytes(doc: Document, fmt: str = "json", markers: str = "none", pretty: bool = True) -> bytes:
+    """:func:`render` as bytes: UTF-8, except an HTML page as ``html``, which is in its own charset (every
+    byte outside the translated passages the input's)."""
+    if fmt == "html" and doc.page is not None:
+        return write_page(doc.page, markers != "none")[1]
+    return render(doc, fmt, markers, pretty).encode("utf-8")
+
+
+def media_type(doc: Document, fmt: str) -> str:
+    """The media type of :func:`render_bytes`'s output."""
+    if fmt == "html" and doc.page is not None:
+        return f"text/html; charset={doc.page.source.decoded.encoding}"
+    return FORMAT_MEDIA_TYPES[fmt]
 
 
 def escape_markers(text: str) -> str:
@@ -42,13 +62,14 @@ def render_text(doc: Document, markers: str = "inline") -> str:
     if markers == "none":
         return doc.text
     if markers == "inline":
-        return "".join(_inline(span) for span in doc.spans)
+        page = doc.page is not None
+        return "".join(_inline(span, page) for span in doc.spans if span.attribute is None)
     if markers == "footnotes":
         return _footnotes(doc)
     raise ValueError(f"unknown markers {markers!r}")
 
 
-def _inline(span: Span) -> str:
+def _inline(span: Span, page: bool = False) -> str:
     if span.action in (Action.KEPT, Action.NORMALIZED):
         return escape_markers(span.text)
     if span.action == Action.TRANSLATED:
@@ -57,14 +78,15 @@ def _inline(span: Span) -> str:
         return f"{lead}⟦tr:{span.lang}|{escape_markers(span.text.strip())}⟧{tail}"
     if span.action == Action.UNTRANSLATED:
         return f"⟦un:{span.lang}|{escape_markers(span.text)}⟧"
-    return f"⟦rm:{span.reason}|{escape_markers(span.source_text.rstrip())}⟧"
+    removed = span.text if page else span.source_text  # (a page's source is HTML)
+    return f"⟦rm:{span.reason}|{escape_markers(removed.rstrip())}⟧"
 
 
 def _footnotes(doc: Document) -> str:
     body: list[str] = []
     notes: list[str] = []
     for span in doc.spans:
-        if span.action == Action.REMOVED:
+        if not span.in_text:
             continue
         body.append(span.text)
         if span.action == Action.TRANSLATED:
@@ -84,7 +106,8 @@ def _footnotes(doc: Document) -> str:
     if notes:
         out += "\n".join(notes) + "\n"
     if removed:
-        out += "\nRemoved:\n" + "".join(f"- ({s.reason}) {s.source_text.strip()}\n" for s in removed)
+        what = (lambda s: s.text) if doc.page is not None else (lambda s: s.source_text)
+        out += "\nRemoved:\n" + "".join(f"- ({s.reason}) {what(s).strip()}\n" for s in removed)
     for notice in doc.upstream_translation:
         out += f"\nUpstream machine translation: {notice.service} ({notice.evidence})\n"
     return out

@@ -16,6 +16,7 @@ Per-document choices (format, markers, chrome handling, beam size for one reques
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -114,7 +115,34 @@ class PipelineSettings(_Section):
         "it knows); English is always possible",
     )
 
-    _split_words = field_validator("languages", mode="before")(_split(","))
+    preload: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="source languages whose packages load at start, comma-separated, or all (none: each "
+        "loads when a sentence first needs it)",
+    )
+    max_loaded_models: int = Field(
+        0, ge=0, description="most packages loaded at once; the least recently used is unloaded (0: no limit)"
+    )
+    max_models_memory: int = Field(
+        0,
+        ge=0,
+        description="most megabytes of loaded packages (their files' size); the least recently used is "
+        "unloaded (0: no limit)",
+    )
+    translator_socket: Path | None = Field(
+        None,
+        description="the host's translation process, its Unix socket: serve starts it there if none runs; "
+        "normalize, batch and the library send it their sentences (none: serve and batch start their "
+        "own, normalize and the library translate in-process)",
+    )
+    translator_timeout: float = Field(
+        120.0,
+        gt=0,
+        description="seconds a call may wait for the translation process (restarts included) before its "
+        "sentences are left untranslated (engine-error)",
+    )
+
+    _split_words = field_validator("languages", "preload", mode="before")(_split(","))
 
     @field_validator("languages", mode="after")
     @classmethod
@@ -124,6 +152,14 @@ class PipelineSettings(_Section):
         unknown = sorted(set(value) - set(all_languages()) - {"en"})
         if unknown:
             raise ValueError(f"unknown language code(s) {', '.join(unknown)}")
+        return value
+
+    @field_validator("preload", mode="after")
+    @classmethod
+    def _preload_codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [code for code in value if not re.fullmatch(r"[a-z]{2,3}", code) and code != "all"]
+        if bad:
+            raise ValueError(f"not a language code: {', '.join(bad)} (Argos source codes such as zh, or all)")
         return value
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import queue
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from .errors import ModelError
@@ -52,6 +52,8 @@ class Failure:
     """The engine could not translate this sentence; ``error`` says why."""
 
     error: str
+    #: The sentence's model could not be loaded (not the sentence's fault).
+    model: bool = False
 
 
 Result = Translation | Failure
@@ -65,7 +67,17 @@ class EngineStats:
 
     cache_hits: int = 0
     cache_misses: int = 0
+    #: Packages loaded now.
     models_loaded: int = 0
+    #: Loads and unloads since the engine started, and the seconds spent loading.
+    loads: int = 0
+    unloads: int = 0
+    load_seconds: float = 0.0
+    load_failures: int = 0
+    #: The loaded packages ("translate-zh_en 1.9"), least recently used first.
+    loaded: tuple[str, ...] = ()
+    #: Their size on disk, in bytes.
+    loaded_bytes: int = 0
 
 
 class Engine(Protocol):
@@ -81,7 +93,8 @@ class Engine(Protocol):
         ...
 
     def load(self) -> None:
-        """Load every installed model now (servers do this before they report ready)."""
+        """Load the models to have before serving (``settings.pipeline.preload``; the others load
+        when first needed)."""
         ...
 
     def stats(self) -> EngineStats: ...
@@ -100,11 +113,16 @@ class Engine(Protocol):
         ...
 
 
-def translate_requests(engine: Engine, requests: Sequence[Request]) -> list[Result]:
+def translate_requests(
+    engine: Engine, requests: Sequence[Request], model_errors: bool = False
+) -> list[Result]:
     """Translate ``requests`` with one engine call per (language, target, beam, hypotheses).
 
     An engine error other than :class:`ModelError` fails only the sentences that cause it: the
-    group is split in halves and retried until the failing sentences stand alone.
+    group is split in halves and retried until the failing sentences stand alone. A
+    :class:`ModelError` is raised, or with ``model_errors`` answered in place as a
+    ``Failure(model=True)`` for the sentences of that model (a process translating for many
+    callers confines it to those that need the model).
     """
     groups: defaultdict[tuple[str, str, int | None, int], list[int]] = defaultdict(list)
     for i, r in enumerate(requests):
@@ -112,7 +130,12 @@ def translate_requests(engine: Engine, requests: Sequence[Request]) -> list[Resu
     results: list[Result | None] = [None] * len(requests)
     for (lang, target, beam, alternatives), indices in groups.items():
         texts = [requests[i].text for i in indices]
-        outcomes = _isolating(engine, lang, texts, beam, target, alternatives)
+        try:
+            outcomes = _isolating(engine, lang, texts, beam, target, alternatives)
+        except ModelError as exc:
+            if not model_errors:
+                raise
+            outcomes = [Failure(str(exc), model=True)] * len(texts)
         for i, outcome in zip(indices, outcomes, strict=True):
             results[i] = outcome
     return [r for r in results if r is not None]
@@ -145,25 +168,59 @@ def translate_together(translate: Translate, batches: Sequence[Sequence[Request]
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class BatchStats:
+    """What a :class:`SharedTranslator` did: its translation calls, how many joined several
+    callers, and how many joined callers of different origins (processes, for the translation
+    process)."""
+
+    batches: int = 0
+    calls: int = 0
+    sentences: int = 0
+    shared_batches: int = 0
+    mixed_batches: int = 0
+    #: Sentences handed in and not yet answered.
+    in_flight: int = 0
+
+
 class SharedTranslator:
     """A strategy for concurrent callers: one thread translates, for every caller waiting at that
     moment, all their requests together; an idle translator adds no waiting.
 
     Under load, sentences of many requests go through one model call instead of one each.
+    ``origin`` (any hashable: a process id, say) is only counted, in :meth:`stats`.
     """
 
     def __init__(self, translate: Translate, max_requests: int = 4096) -> None:
         self._translate = translate
         self._max = max_requests
-        self._queue: queue.SimpleQueue[tuple[Sequence[Request], Future[list[Result]]]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Sequence[Request], Future[list[Result]], Hashable]] = (
+            queue.SimpleQueue()
+        )
+        self._lock = threading.Lock()
+        self._stats = BatchStats()
         threading.Thread(target=self._run, name="transnorm-translate", daemon=True).start()
 
-    def __call__(self, requests: Sequence[Request]) -> list[Result]:
-        if not requests:
-            return []
+    def __call__(self, requests: Sequence[Request], origin: Hashable = None) -> list[Result]:
+        return self.submit(requests, origin).result()
+
+    def submit(self, requests: Sequence[Request], origin: Hashable = None) -> Future[list[Result]]:
+        """Hand ``requests`` over; the future is done when they are translated."""
         done: Future[list[Result]] = Future()
-        self._queue.put((requests, done))
-        return done.result()
+        if not requests:
+            done.set_result([])
+            return done
+        self._count(calls=1, in_flight=len(requests))
+        self._queue.put((requests, done, origin))
+        return done
+
+    def stats(self) -> BatchStats:
+        with self._lock:
+            return self._stats
+
+    def _count(self, **add: int) -> None:
+        with self._lock:
+            self._stats = replace(self._stats, **{k: getattr(self._stats, k) + v for k, v in add.items()})
 
     def _run(self) -> None:
         while True:
@@ -177,10 +234,18 @@ class SharedTranslator:
                 waiting.append(item)
                 count += len(item[0])
             try:
-                results = translate_together(self._translate, [requests for requests, _ in waiting])
+                results = translate_together(self._translate, [requests for requests, _, _ in waiting])
             except BaseException as exc:  # hand every waiting caller the failure
-                for _, done in waiting:
+                for _, done, _ in waiting:
                     done.set_exception(exc)
             else:
-                for (_, done), result in zip(waiting, results, strict=True):
+                for (_, done, _), result in zip(waiting, results, strict=True):
                     done.set_result(result)
+            finally:
+                self._count(
+                    batches=1,
+                    sentences=count,
+                    in_flight=-count,
+                    shared_batches=int(len(waiting) > 1),
+                    mixed_batches=int(len({origin for _, _, origin in waiting}) > 1),
+                )

@@ -3,8 +3,9 @@ if a previous run's outputs for it are intact, normalize it with
 :meth:`~transnorm.pipeline.Pipeline.pipe`, write its outputs atomically and record its state.
 
 The single documents of a chunk go through one ``pipe`` together (their sentences share a
-translation call); a stream of documents (JSON lines, Parquet) is piped on its own into its
-results file. Never raises for a bad input: each gets its :class:`~transnorm.batch.report.Record`.
+translation call; a ``.html``/``.htm`` file is an HTML page); a stream of documents (JSON lines,
+Parquet) is piped on its own into its results file. Never raises for a bad input: each gets its
+:class:`~transnorm.batch.report.Record`.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from typing import Any
 from ..document import Document, Outcome
 from ..errors import TransnormError
 from ..files import atomic_write, atomic_writer, display, os_reason, read_input
+from ..htmlpage import options_for_file
 from ..jsonl import normalize_stream
 from ..pipeline import Pipeline
-from ..render import render
+from ..render import render_bytes
 from ..translate import Translate
 from . import parquet
 from .inputs import Work
@@ -95,7 +97,7 @@ class Worker:
         try:
             digests = {}
             for fmt, out in work.outputs.items():
-                rendered = render(doc, fmt, self.job.options.markers, pretty=False).encode("utf-8")
+                rendered = render_bytes(doc, fmt, self.job.options.markers, pretty=False)
                 self._output(work, fmt, rendered)
                 written.append(display(out.relative_to(self.job.out)))
                 digests[fmt] = hashlib.sha256(rendered).hexdigest()
@@ -213,7 +215,8 @@ class Worker:
 
 def _items(job: Job, works: Sequence[Work], documents: list[tuple[bytes, int]]) -> Iterator[Any]:
     for data, i in documents:
-        yield (data, job.options, works[i].name), (data, i)
+        options = options_for_file(job.options, works[i].path)
+        yield (data, options, works[i].name), (data, i)
 
 
 def failed(name: str, exc: BaseException, doing: str = "") -> Record:

@@ -34,6 +34,7 @@ from pathlib import Path
 from ..detect import Detector
 from ..document import Action
 from ..options import Options
+from .shared import shared_path
 
 DATA = Path(__file__).parent / "data"
 SELF_WRITTEN = (DATA / "detection_eval.txt", DATA / "breadth_eval.txt", DATA / "heldout_eval.txt")
@@ -63,13 +64,8 @@ def packaged_languages() -> frozenset[str]:
 
 def real_text_path() -> Path | None:
     """The real-text set, where the steering repo's ``shared/`` keeps it (beside the checkout)."""
-    here = Path.cwd()
-    roots = [here, *here.parents, *Path(__file__).resolve().parents]
-    for root in dict.fromkeys(roots):
-        candidate = root / "shared" / "eval" / REAL_TEXT
-        if candidate.is_file():
-            return candidate
-    return None
+    path = shared_path("eval", REAL_TEXT)
+    return path if path is not None and path.is_file() else None
 
 
 @dataclass

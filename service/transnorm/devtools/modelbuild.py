@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import zipfile
@@ -215,3 +216,33 @@ def build_package(
     out_path.write_bytes(buffer.getvalue())
     shutil.rmtree(work)
     return out_path
+
+
+def language_copies(package_dir: Path, codes: Iterable[str], models_dir: Path) -> list[Path]:
+    """Install ``package_dir`` once per source language of ``codes`` into ``models_dir``
+    (``translate-<code>_en``): its files hard-linked where the file system allows (one build,
+    and no disk, for 47 packages), its ``metadata.json`` rewritten. Each copy loads into memory
+    of its own, as different packages do."""
+    meta = json.loads((package_dir / "metadata.json").read_text())
+    out = []
+    for code in codes:
+        target = models_dir / f"translate-{code}_{meta['to_code']}"
+        if target.exists():
+            shutil.rmtree(target)
+        for file in sorted(package_dir.rglob("*")):
+            if file.is_file() and file.name != "metadata.json":
+                dest = target / file.relative_to(package_dir)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(file, dest)
+                except OSError:
+                    shutil.copy2(file, dest)
+        (target / "metadata.json").write_text(json.dumps({**meta, "from_code": code, "from_name": code}))
+        out.append(target)
+    return out
+
+
+def argos_source_codes() -> list[str]:
+    """The 47 source languages of the Argos index's X→en packages."""
+    data = Path(__file__).parent / "data" / "argos-languages.json"
+    return [p["from_code"] for p in json.loads(data.read_text())["packages"]]

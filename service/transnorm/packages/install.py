@@ -183,6 +183,33 @@ def install_file(
             meta["package_version"],
         ):
             check_against_manifest(path, entry)
+    existing = _replaced(path, models_dir, top, meta, replace)
+    created = not models_dir.exists()
+    installed_ok = False
+    try:
+        models_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=models_dir, prefix=".install-"))
+    except OSError as exc:
+        raise ModelError(f"cannot install into {models_dir}: {exc.strerror or exc}") from None
+    try:
+        package_dir = _staged(path, staging, top, limits)
+        _move_in(package_dir, models_dir / top, existing, staging / ".replaced")
+        installed_ok = True
+    except (OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise ModelError(f"cannot install {path} into {models_dir}: {exc}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created and not installed_ok:
+            with contextlib.suppress(OSError):
+                models_dir.rmdir()
+    return PackageInfo.from_dir(models_dir / top)
+
+
+def _replaced(
+    path: Path, models_dir: Path, top: str, meta: dict[str, str], replace: bool
+) -> list[PackageInfo]:
+    """The installed packages the new one replaces: its pair's, or the one in its folder
+    (refused with :class:`AlreadyInstalled` unless ``replace``)."""
     pair = (meta["from_code"], meta["to_code"])
     existing = [
         old for old in installed(models_dir) if (old.from_code, old.to_code) == pair or old.path.name == top
@@ -195,45 +222,37 @@ def install_file(
             f"{meta['package_version']} from {path.name}",
             old,
         )
-    created = not models_dir.exists()
-    installed_ok = False
+    return existing
+
+
+def _staged(path: Path, staging: Path, top: str, limits: Limits) -> Path:
+    """The package extracted into ``staging`` (held to ``limits``), checked and recorded."""
+    with zipfile.ZipFile(path) as archive:
+        _extract(path, archive, staging, limits)
+    package_dir = staging / top
+    model_bin = package_dir / "model" / "model.bin"
+    if not model_bin.is_file():
+        raise ModelError(f"{path}: {top}/model/model.bin is missing")
+    why = model_bin_problem(model_bin)
+    if why:
+        raise ModelError(f"{path}: {top}/model/model.bin {why}")
+    _argos_reads(package_dir)
+    PackageInfo.from_dir(package_dir)
+    (package_dir / INSTALL_RECORD).write_text(json.dumps({"files": _record(package_dir)}, indent=1))
+    return package_dir
+
+
+def _move_in(package_dir: Path, target: Path, existing: list[PackageInfo], aside: Path) -> None:
+    """Move the package into place; what it replaces moves aside first, and comes back if the
+    new package cannot move in."""
+    aside.mkdir()
+    moved = []
+    for old in existing:
+        os.replace(old.path, aside / old.path.name)
+        moved.append(old.path)
     try:
-        models_dir.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=models_dir, prefix=".install-"))
-    except OSError as exc:
-        raise ModelError(f"cannot install into {models_dir}: {exc.strerror or exc}") from None
-    try:
-        with zipfile.ZipFile(path) as archive:
-            _extract(path, archive, staging, limits)
-        package_dir = staging / top
-        model_bin = package_dir / "model" / "model.bin"
-        if not model_bin.is_file():
-            raise ModelError(f"{path}: {top}/model/model.bin is missing")
-        why = model_bin_problem(model_bin)
-        if why:
-            raise ModelError(f"{path}: {top}/model/model.bin {why}")
-        _argos_reads(package_dir)
-        PackageInfo.from_dir(package_dir)
-        (package_dir / INSTALL_RECORD).write_text(json.dumps({"files": _record(package_dir)}, indent=1))
-        # What is replaced moves aside first, and comes back if the new package cannot move in.
-        aside = staging / ".replaced"
-        aside.mkdir()
-        moved = []
-        for old in existing:
-            os.replace(old.path, aside / old.path.name)
-            moved.append(old.path)
-        try:
-            os.replace(package_dir, models_dir / top)
-        except OSError:
-            for original in moved:
-                os.replace(aside / original.name, original)
-            raise
-        installed_ok = True
-    except (OSError, zipfile.BadZipFile, EOFError) as exc:
-        raise ModelError(f"cannot install {path} into {models_dir}: {exc}") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if created and not installed_ok:
-            with contextlib.suppress(OSError):
-                models_dir.rmdir()
-    return PackageInfo.from_dir(models_dir / top)
+        os.replace(package_dir, target)
+    except OSError:
+        for original in moved:
+            os.replace(aside / original.name, original)
+        raise

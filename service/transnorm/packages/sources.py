@@ -73,6 +73,27 @@ def candidate_files(sources: Iterable[str | Path]) -> list[Path]:
     return found
 
 
+def _install_local(
+    path: Path, models_dir: str | Path, manifest: list[ManifestEntry], have: set[tuple[str, str, str]]
+) -> tuple[str, PackageInfo | None]:
+    """Install one local file unless its version is installed: the report line, and what was
+    installed (None: nothing)."""
+    try:
+        _, meta = read_archive_metadata(path)
+        if (meta["from_code"], meta["to_code"], meta["package_version"]) in have:
+            return f"already installed: {path.name}", None
+        info = install_file(path, models_dir, manifest)
+    except AlreadyInstalled as exc:
+        old = exc.installed
+        return (
+            f"skipped {path}: {old.package} {old.version} is installed for {old.from_code}→{old.to_code} "
+            f"(to use this one instead: transnorm models install --replace {path})"
+        ), None
+    except ModelError as exc:
+        return f"skipped {path}: {exc}", None
+    return f"installed {info.package} {info.version} from {path}", info
+
+
 def setup(
     models_dir: str | Path,
     sources: Iterable[str | Path],
@@ -101,23 +122,11 @@ def setup(
         report.append(f"no .argosmodel files in {', '.join(map(str, sources)) or '(no sources given)'}")
     changed = False
     for path in candidates:
-        try:
-            _, meta = read_archive_metadata(path)
-            if (meta["from_code"], meta["to_code"], meta["package_version"]) in have:
-                report.append(f"already installed: {path.name}")
-                continue
-            info = install_file(path, models_dir, manifest)
+        line, info = _install_local(path, models_dir, manifest, have)
+        report.append(line)
+        if info is not None:
             have.add((info.from_code, info.to_code, info.version))
-            report.append(f"installed {info.package} {info.version} from {path}")
             changed = True
-        except AlreadyInstalled as exc:
-            old = exc.installed
-            report.append(
-                f"skipped {path}: {old.package} {old.version} is installed for {old.from_code}→{old.to_code} "
-                f"(to use this one instead: transnorm models install --replace {path})"
-            )
-        except ModelError as exc:
-            report.append(f"skipped {path}: {exc}")
     if not installed(models_dir) and online:
         for lang in fallback:
             try:

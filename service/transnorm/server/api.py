@@ -12,16 +12,19 @@ from ..contract import DocumentDict
 from ..detect import all_languages
 from ..errors import OptionsError
 from ..options import FORMATS, DocumentRequest, Options
-from ..render import FORMAT_MEDIA_TYPES, HTML_STYLE, render
+from ..render import HTML_STYLE, media_type, render_bytes
 from .declare import Param, endpoint
 from .errors import ApiError
-from .headers import csp
+from .headers import DEFAULT_CSP, csp
 from .schemas import BatchRequest, BatchResponse, Languages, Problem
 from .state import State
 
 api = Blueprint("api", __name__)
 #: HTML output may use its one inline style, nothing else.
 HTML_CSP = csp(style=HTML_STYLE)
+#: A page sent back (``text/html`` in, ``?format=html`` out) is the caller's page: it may load nothing and
+#: runs sandboxed (its scripts never run under this origin).
+PAGE_CSP = DEFAULT_CSP + "; sandbox"
 
 _ACCEPT = {"application/json": "json", "text/plain": "text", "text/html": "html"}
 #: Options that may also come in the query string (a JSON body's options win over them).
@@ -55,8 +58,9 @@ def _problem(status: int, description: str) -> tuple[str, dict[str, Any]]:
 ERRORS = {
     400: _problem(
         400,
-        "Invalid UTF-8 (with byte_offset), malformed JSON or framing, missing text, bad options, "
-        "more documents than TRANSNORM_MAX_BATCH_DOCUMENTS",
+        "Invalid UTF-8 (with byte_offset), a page its charset cannot decode (undecodable, with byte_offset), "
+        "malformed JSON or framing, missing text, bad options, more documents than "
+        "TRANSNORM_MAX_BATCH_DOCUMENTS",
     ),
     401: _problem(401, "A valid API key is required"),
     408: _problem(408, "The request did not arrive in time"),
@@ -104,22 +108,29 @@ def _json_body() -> Any:
 
 
 def _respond(doc: Any, options: Options) -> Response:
-    body = render(doc, options.format, options.markers, pretty=False)
-    response = Response(body, content_type=FORMAT_MEDIA_TYPES[options.format])
+    body = render_bytes(doc, options.format, options.markers, pretty=False)
+    response = Response(body, content_type=media_type(doc, options.format))
     if options.format == "html":
-        response.headers["Content-Security-Policy"] = HTML_CSP
+        response.headers["Content-Security-Policy"] = HTML_CSP if doc.page is None else PAGE_CSP
     return response
 
 
 @api.post("/normalize")
 @endpoint(
     "Normalize one document",
-    description="The body is the document as text/plain, or JSON {text, id?, options?}. The response "
+    description="The body is the document as text/plain, an HTML page as text/html (?format=html gives the "
+    "page back, its foreign passages translated in place), or JSON {text, id?, options?}. The response "
     "format comes from ?format=, else Accept.",
     access="key",
     limited=True,
     query=_query_params(),
-    body={"text/plain": {"type": "string"}, "application/json": DocumentRequest},
+    body={
+        "text/plain": {"type": "string"},
+        # Any bytes are a page (schemathesis' negative cases take only text/plain for text that any value
+        # serializes to, so a type here would have it expect a page of "{}" refused).
+        "text/html": {"description": "An HTML page, in the charset its Content-Type, BOM or <meta> gives"},
+        "application/json": DocumentRequest,
+    },
     responses={
         200: (
             "The normalized document",
@@ -141,8 +152,16 @@ def normalize():  # type: ignore[no-untyped-def]
         charset = request.mimetype_params.get("charset", "utf-8").lower()
         if charset not in ("utf-8", "utf8"):
             raise ApiError(415, "Unsupported charset", f"documents must be UTF-8, not {charset}")
-        options = _options({}, query_format)
+        options = _options({"input_format": "text"}, query_format)
         data: bytes | str = request.get_data(cache=True)
+        doc_id = request.args.get("id")
+    elif mimetype == "text/html":
+        page: dict[str, Any] = {"input_format": "html"}
+        charset = request.mimetype_params.get("charset")
+        if charset:
+            page["charset"] = charset
+        options = _options(page, query_format)
+        data = request.get_data(cache=True)
         doc_id = request.args.get("id")
     elif mimetype == "application/json":
         req = DocumentRequest.parse(_json_body())
@@ -152,7 +171,8 @@ def normalize():  # type: ignore[no-untyped-def]
         raise ApiError(
             415,
             "Unsupported media type",
-            f"send the document as text/plain or application/json, not {mimetype or 'no content type'}",
+            "send the document as text/plain, text/html or application/json, not "
+            f"{mimetype or 'no content type'}",
         )
     (outcome,) = _state().normalize([(data, options, doc_id)])
     if outcome.error is not None:
@@ -163,7 +183,8 @@ def normalize():  # type: ignore[no-untyped-def]
 @api.post("/normalize/batch")
 @endpoint(
     "Normalize several documents; their sentences share model calls",
-    description='{"documents": [{"text", "id"?, "options"?}…]} (at most TRANSNORM_MAX_BATCH_DOCUMENTS) → '
+    description='{"documents": [{"text", "id"?, "options"?}…]} (at most TRANSNORM_MAX_BATCH_DOCUMENTS; '
+    "options.input_format: html for a page) → "
     '{"results": [{"id", "result"} or {"id", "error"}…]} in order. A malformed batch is a 400 naming the '
     "document; a document over the size limit, or one the pipeline refuses, fails alone, in place.",
     access="key",

@@ -59,6 +59,13 @@ def _metrics_dir() -> None:
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 
+def on_starting(server) -> None:  # type: ignore[no-untyped-def]
+    # Models live in one translation process of the host, started before the workers fork.
+    from transnorm.server import host
+
+    host.on_starting(_settings)
+
+
 def child_exit(server, worker) -> None:  # type: ignore[no-untyped-def]
     from prometheus_client import multiprocess
 
@@ -66,6 +73,9 @@ def child_exit(server, worker) -> None:  # type: ignore[no-untyped-def]
 
 
 def on_exit(server) -> None:  # type: ignore[no-untyped-def]
+    from transnorm.server import host
+
+    host.on_exit()
     shutil.rmtree(os.environ.get("PROMETHEUS_MULTIPROC_DIR", ""), ignore_errors=True)
 
 

@@ -7,23 +7,24 @@ clients work. Parameters, checks, their order and their messages follow LibreTra
 Differences from LibreTranslate: with ``source: "auto"`` every item is normalized span by span
 (mixed documents work, English is left alone) and ``detectedLanguage`` names the main foreign
 language of each item; page chrome is kept (a translation client expects all its text back);
-``alternatives`` come from the model's n-best list per translated span (0–8); targets other than
+``alternatives`` come from the model's n-best list per translated span (0–8); ``format: html`` reads
+each item with the markup stage, as a fragment of a page (scripts, styles, comments and CDATA
+untouched, inline tags kept around their words, a language menu left as it is); targets other than
 English need an explicit source and an installed package for that pair; CORS is off unless
 configured; files and suggestions are off.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from collections import Counter
-from html.parser import HTMLParser
 from typing import Any
 
 from flask import Blueprint, Request, current_app, jsonify, request
 
 from ..detect import ZXX
 from ..document import Action, Document
+from ..htmlspans import write_page
 from ..options import MAX_ALTERNATIVES, Options
 from ..packages import language_names, load_manifest
 from .codes import accepted, from_lt, sources, to_lt
@@ -161,47 +162,11 @@ def detected(docs: list[Document]) -> dict[str, Any]:
     return {"language": to_lt(lang), "confidence": round(100 * confidence[lang], 1)}
 
 
-class _HTMLText(HTMLParser):
-    """Splits HTML into markup (kept verbatim) and text nodes (to translate)."""
-
-    SKIP = frozenset({"script", "style", "code", "pre", "textarea"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[tuple[bool, str]] = []  # (is_text, content)
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        self._skip += tag in self.SKIP
-        self.parts.append((False, self.get_starttag_text() or ""))
-
-    def handle_startendtag(self, tag: str, attrs: Any) -> None:
-        self.parts.append((False, self.get_starttag_text() or ""))
-
-    def handle_endtag(self, tag: str) -> None:
-        self._skip -= tag in self.SKIP and self._skip > 0
-        self.parts.append((False, f"</{tag}>"))
-
-    def handle_data(self, data: str) -> None:
-        if self._skip:
-            self.parts.append((False, html.escape(data, quote=False)))
-        else:
-            self.parts.append((True, data))
-
-    def handle_comment(self, data: str) -> None:
-        self.parts.append((False, f"<!--{data}-->"))
-
-    def handle_decl(self, decl: str) -> None:
-        self.parts.append((False, f"<!{decl}>"))
-
-    def handle_pi(self, data: str) -> None:
-        self.parts.append((False, f"<?{data}>"))
-
-
 def _translate_items(
     items: list[str], options: Options, is_html: bool
 ) -> tuple[list[str], list[list[Document]], list[list[str]]]:
-    """Translate each item (for HTML only its text nodes), all in one shared batch.
+    """Translate each item, all in one shared batch; an HTML item through the markup stage, as a page
+    whose foreign passages are replaced in place (scripts, styles, comments and CDATA untouched).
 
     Returns the translated items, per item the documents its text was normalized as, and per
     item its alternative translations (as many as ``options.alternatives`` and the model give).
@@ -210,35 +175,16 @@ def _translate_items(
         docs = _run(items, options)
         alternatives = [d.alternative_texts(options.alternatives) for d in docs]
         return [d.text for d in docs], [[d] for d in docs], alternatives
-    parsed = []
-    nodes: list[str] = []
-    for item in items:
-        parser = _HTMLText()
-        parser.feed(item)
-        parser.close()
-        parsed.append(parser.parts)
-        nodes.extend(text for is_text, text in parser.parts if is_text)
-    node_docs = iter(_run(nodes, options))
-    per_item: list[list[Document]] = []
-    for parts in parsed:
-        per_item.append([next(node_docs) for is_text, _ in parts if is_text])
+    docs = _run(items, options.model_copy(update={"input_format": "html"}))
     out: list[str] = []
     alternatives: list[list[str]] = []
-    for parts, docs in zip(parsed, per_item, strict=True):
-        variants = [_compose_html(parts, [d.text for d in docs])]
-        node_alts = [d.alternative_texts(options.alternatives) for d in docs]
-        for k in range(max((len(a) for a in node_alts), default=0)):
-            texts = [a[k] if k < len(a) else d.text for a, d in zip(node_alts, docs, strict=True)]
-            variants.append(_compose_html(parts, texts))
+    for doc in docs:
+        page = doc.page
+        depth = min(options.alternatives, max((len(s.alternatives) for s in doc.spans), default=0))
+        variants = [write_page(page, bare=True, alternative=k)[0] for k in (None, *range(depth))]
         out.append(variants[0])
         alternatives.append([v for v in dict.fromkeys(variants[1:]) if v != variants[0]])
-    return out, per_item, alternatives
-
-
-def _compose_html(parts: list[tuple[bool, str]], texts: list[str]) -> str:
-    """The markup of ``parts`` with its text nodes replaced, in order, by ``texts``."""
-    replacement = iter(texts)
-    return "".join(html.escape(next(replacement), quote=False) if is_text else c for is_text, c in parts)
+    return out, [[d] for d in docs], alternatives
 
 
 def _run(texts: list[str], options: Options) -> list[Document]:

@@ -8,7 +8,8 @@ answers, aggregates all of them. Without it (tests, a single process) the defaul
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -18,6 +19,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from ..document import Action, Document
 from ..translate import Request, Result, Translate, Translation
@@ -59,9 +61,65 @@ def counting(translate: Translate) -> Translate:
     return counted
 
 
-def exposition() -> tuple[bytes, str]:
+class _Models:
+    """The models' metrics, from the status of the process that holds them (read at scrape
+    time: the translation process is one for all workers)."""
+
+    def __init__(self, status: Mapping[str, Any] | None) -> None:
+        self.status = status
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("transnorm_translator_up", "The process holding the models answers")
+        up.add_metric([], 1 if self.status else 0)
+        yield up
+        if not self.status:
+            return
+        engine, batches = self.status["engine"], self.status.get("batches") or {}
+        loaded = GaugeMetricFamily("transnorm_model_loaded", "Packages loaded now", labels=["package"])
+        for package in engine["loaded"]:
+            loaded.add_metric([package], 1)
+        yield loaded
+        yield GaugeMetricFamily(
+            "transnorm_models_loaded", "How many packages are loaded", engine["models_loaded"]
+        )
+        yield GaugeMetricFamily(
+            "transnorm_models_loaded_bytes", "Size on disk of the loaded packages", engine["loaded_bytes"]
+        )
+        limit = self.status["max_loaded_models"]
+        yield GaugeMetricFamily(
+            "transnorm_models_max_loaded", "Most packages loaded at once (0: no limit)", limit
+        )
+        for name, value, help_ in (
+            ("transnorm_model_loads", engine["loads"], "Package loads"),
+            ("transnorm_model_unloads", engine["unloads"], "Packages unloaded (least recently used)"),
+            ("transnorm_model_load_failures", engine["load_failures"], "Packages that failed to load"),
+            ("transnorm_model_load_seconds", engine["load_seconds"], "Seconds spent loading packages"),
+            (
+                "transnorm_translation_batches",
+                batches.get("batches", 0),
+                "Model calls of the shared translator",
+            ),
+            (
+                "transnorm_translation_mixed_batches",
+                batches.get("mixed_batches", 0),
+                "Model calls that joined the sentences of several processes",
+            ),
+        ):
+            yield CounterMetricFamily(name, help_, value)
+        if "uptime_s" in self.status:
+            yield GaugeMetricFamily(
+                "transnorm_translator_uptime_seconds",
+                "Since the translation process started",
+                self.status["uptime_s"],
+            )
+
+
+def exposition(models: Mapping[str, Any] | None = None) -> tuple[bytes, str]:
+    """The metrics text: every worker's (under gunicorn), and the models' from ``models`` (a
+    :meth:`~transnorm.server.state.State.status`)."""
+    registry = CollectorRegistry()
+    registry.register(_Models(models))  # type: ignore[arg-type]
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(), CONTENT_TYPE_LATEST
+    return generate_latest() + generate_latest(registry), CONTENT_TYPE_LATEST

@@ -9,6 +9,7 @@ from .headers import csp
 from .metrics import exposition
 from .openapi import DOCS_STYLE, docs_html, spec
 from .schemas import Health, Problem, Ready
+from .state import NotReady
 
 ops = Blueprint("ops", __name__)
 
@@ -30,14 +31,26 @@ def healthz():  # type: ignore[no-untyped-def]
 def readyz():  # type: ignore[no-untyped-def]
     state = current_app.extensions["transnorm"]
     pipeline = state.loaded()  # NotReady: 503 saying why
+    status = state.ready_status()  # NotReady: the translation process is away, or preloading
     models = [p.to_dict() for p in pipeline.engine.packages().values() if p.to_code == "en"]
-    stats = pipeline.engine.stats()
+    stats = status["engine"]
     engine = {
-        "models_loaded": stats.models_loaded,
-        "cache_hits": stats.cache_hits,
-        "cache_misses": stats.cache_misses,
+        "models_loaded": stats["models_loaded"],
+        "cache_hits": stats["cache_hits"],
+        "cache_misses": stats["cache_misses"],
+        "loads": stats["loads"],
+        "unloads": stats["unloads"],
+        "load_ms": round(1000 * stats["load_seconds"]),
+        "max_loaded_models": status["max_loaded_models"],
+        "max_models_memory_mb": status["max_models_memory"],
     }
-    return jsonify(status="ready", models=models, engine=engine)
+    return jsonify(
+        status="ready",
+        models=models,
+        loaded=stats["loaded"],
+        preload=status["preload"]["packages"],
+        engine=engine,
+    )
 
 
 @ops.get("/metrics")
@@ -46,7 +59,12 @@ def readyz():  # type: ignore[no-untyped-def]
     responses={200: ("Prometheus text format", {"text/plain": {"type": "string"}})},
 )
 def metrics():  # type: ignore[no-untyped-def]
-    body, content_type = exposition()
+    state = current_app.extensions["transnorm"]
+    try:
+        models = state.status()
+    except NotReady:
+        models = None
+    body, content_type = exposition(models)
     return Response(body, content_type=content_type)
 
 

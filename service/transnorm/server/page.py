@@ -1,4 +1,5 @@
-"""``GET /``: a small page to paste or drop a document and see the English result."""
+"""``GET /``: a small page to paste or drop a document (text, or an HTML page) and see the English
+result."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>transnorm</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
+[hidden]{display:none!important}
 body{font:15px/1.5 system-ui,sans-serif;max-width:64rem;margin:1.5rem auto;padding:0 1rem;color:#222}
 textarea{width:100%;height:12rem;font:13px/1.4 ui-monospace,monospace;box-sizing:border-box}
 textarea.drop{outline:3px dashed #4a7bd0}
@@ -27,11 +29,12 @@ mark.un{background:#fff3cd;border-bottom:2px solid #c99a00;cursor:help}
 #status{color:#555}
 </style></head><body>
 <h1>transnorm</h1>
-<p>Paste or drop a document. Foreign passages are translated into English
+<p>Paste or drop a document, or drop an HTML page (.html: it comes back as the same page, its foreign
+passages translated in place). Foreign passages are translated into English
 (<mark class="tr">highlighted</mark>: hover for the source and its language); page chrome,
 repeated titles, comment forms and machine-translation notices are removed and listed apart.
 API: <a href="/docs">/docs</a>.</p>
-<textarea id="input" placeholder="Paste a document here, or drop a .txt file"></textarea>
+<textarea id="input" placeholder="Paste a document here, or drop a .txt or .html file"></textarea>
 <div class="bar">
   <button id="go">Normalize</button>
   <label>chrome <select id="chrome"><option>remove</option><option>keep</option></select></label>
@@ -50,7 +53,7 @@ API: <a href="/docs">/docs</a>.</p>
 <script>
 "use strict";
 const $ = (id) => document.getElementById(id);
-let last = null;
+let last = null;  // what was normalized: {body, type}
 
 function headers(type) {
   const h = {"Content-Type": type};
@@ -65,12 +68,15 @@ function show(doc) {
   out.replaceChildren();
   const removed = $("removed");
   removed.replaceChildren();
+  const page = doc.source.format === "html";
   for (const span of doc.spans) {
+    if (span.attribute) continue;  // an alt or title of a page: not part of its text
     if (span.action === "removed") {
       const li = document.createElement("li");
       li.className = "rm";
       li.dataset.reason = span.reason;
-      li.textContent = span.reason + ": " + span.source_text.trim();
+      // (a page's source is HTML: its text is what a reader saw)
+      li.textContent = span.reason + ": " + (page ? span.text : span.source_text).trim();
       removed.appendChild(li);
     } else if (span.action === "translated" || span.action === "untranslated") {
       const mark = document.createElement("mark");
@@ -107,28 +113,37 @@ function show(doc) {
     Object.entries(counts).filter(([, n]) => n).map(([a, n]) => n + " " + a).join(", ");
 }
 
-async function normalize() {
-  const text = $("input").value;
+function post(what, format) {
+  const query = new URLSearchParams({chrome: $("chrome").value});
+  if (format) query.set("format", format);
+  return fetch("/v1/normalize?" + query, {method: "POST", headers: headers(what.type), body: what.body});
+}
+
+async function send(what) {
   $("status").textContent = "working…";
   try {
-    const res = await fetch("/v1/normalize", {method: "POST", headers: headers("application/json"),
-      body: JSON.stringify({text, options: {chrome: $("chrome").value}})});
+    const res = await post(what);
     const body = await res.json();
     if (!res.ok) { $("status").textContent = body.title + ": " + body.detail; return; }
-    last = text;
+    last = what;
     show(body);
   } catch (err) {
     $("status").textContent = "request failed: " + err;
   }
 }
 
+// Typed or pasted text is a document (an HTML page if it starts like one); a dropped .html file is a
+// page, sent as its bytes so that the server reads its charset.
+function normalize() {
+  send({body: JSON.stringify({text: $("input").value}), type: "application/json"});
+}
+
 $("dl-html").addEventListener("click", async (event) => {
   event.preventDefault();
   if (last === null) return;
-  const res = await fetch("/v1/normalize?format=html", {method: "POST", headers: headers("application/json"),
-    body: JSON.stringify({text: last, options: {chrome: $("chrome").value}})});
+  const res = await post(last, "html");
   const a = document.createElement("a");
-  a.href = blobUrl(await res.text(), "text/html");
+  a.href = URL.createObjectURL(await res.blob());
   a.download = "transnorm.html";
   a.click();
 });
@@ -141,7 +156,13 @@ area.addEventListener("drop", async (e) => {
   e.preventDefault();
   area.classList.remove("drop");
   const file = e.dataTransfer.files[0];
-  if (file) { area.value = await file.text(); normalize(); }
+  if (!file) return;
+  area.value = await file.text();
+  if (/[.]html?$/i.test(file.name) || file.type === "text/html") {
+    send({body: await file.arrayBuffer(), type: "text/html"});
+  } else {
+    normalize();
+  }
 });
 </script>
 </body></html>

@@ -74,6 +74,11 @@ class Health(BaseModel):
 class Ready(BaseModel):
     status: Literal["ready"]
     models: list[ModelDict] | list[Annotated[dict[str, str], WithJsonSchema({"type": "object"})]]
+    """The installed packages into English."""
+    loaded: list[str]
+    """The packages loaded now, least recently used first."""
+    preload: list[str]
+    """The packages loaded before serving (``TRANSNORM_PRELOAD``)."""
     engine: dict[str, int]
 
 
