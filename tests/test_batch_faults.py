@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, run_cli
+from transnorm.batch.pool import WORKER_NAME
 
 HOOK = Path(__file__).resolve().parent / "fault_hook"
 
@@ -104,18 +105,18 @@ def gone(marker: str, within: float = 10.0) -> bool:
 
 
 def workers(main: int) -> list[int]:
-    """The worker processes of the batch ``main`` (its children that are not multiprocessing's
-    own helpers)."""
+    """The worker processes of the batch ``main`` (named so; not the translation process nor
+    multiprocessing's own helpers)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes()
+            comm = (entry / "comm").read_bytes().strip()
         except (OSError, ValueError, IndexError):
             continue
-        if ppid == main and b"forkserver" not in cmdline and b"resource_tracker" not in cmdline:
+        if ppid == main and comm == WORKER_NAME:
             found.append(int(entry.name))
     return found
 
@@ -194,10 +195,11 @@ def test_a_killed_worker_fails_its_chunk_and_the_run_exits_1_with_a_summary(
     assert json.loads((out / "summary.json").read_text())["unchanged"] >= summary["ok"]
 
 
-def fault(name: str) -> dict[str, str]:
-    """The environment that makes the fault ``name`` of ``tests/fault_hook`` happen."""
+def fault(name: str, folder: Path) -> dict[str, str]:
+    """The environment that makes the fault ``name`` of ``tests/fault_hook`` happen (once)."""
     path = os.pathsep.join(p for p in (str(HOOK), os.environ.get("PYTHONPATH")) if p)
-    return {"PYTHONPATH": path, "TESTS_BATCH_FAULT": name}
+    flag = str(folder / f"fault-{uuid.uuid4().hex}")
+    return {"PYTHONPATH": path, "TESTS_BATCH_FAULT": name, "TESTS_BATCH_FAULT_FLAG": flag}
 
 
 @pytest.mark.parametrize("who", ["group", "main"])
@@ -208,7 +210,9 @@ def test_sigterm_while_the_engine_translates_stops_the_run(tmp_path, real_settin
     workers: exit 0 and no summary)."""
     src, out = tmp_path / "in", tmp_path / "out"
     inputs = corpus(src, 60)
-    proc = start(src, out, real_settings, "--format", "json,text", env=fault(f"sigterm-{who}-in-the-engine"))
+    proc = start(
+        src, out, real_settings, "--format", "json,text", env=fault(f"sigterm-{who}-in-the-engine", tmp_path)
+    )
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 143, stderr.decode()
     summary = json.loads((out / "summary.json").read_text())
@@ -229,7 +233,7 @@ def test_a_signal_inside_the_engine_never_leaves_a_sentence_untranslated_for_goo
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     (src / "one.txt").write_text("科尔图诺夫说，会谈将于下周继续进行。\n")
-    proc = start(src, out, real_settings, jobs=1, env=fault("sigterm-main-in-the-engine"))
+    proc = start(src, out, real_settings, jobs=1, env=fault("sigterm-main-in-the-engine", tmp_path))
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 143, stderr.decode()
     rerun = start(src, out, real_settings, jobs=1)
@@ -245,7 +249,12 @@ def test_workers_killed_while_the_main_process_translates_for_them_fail_their_ch
     src, out = tmp_path / "in", tmp_path / "out"
     inputs = corpus(src, 60)
     proc = start(
-        src, out, real_settings, "--format", "json,text", env=fault("kill-workers-while-translating")
+        src,
+        out,
+        real_settings,
+        "--format",
+        "json,text",
+        env=fault("kill-workers-while-translating", tmp_path),
     )
     _, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 1, stderr.decode()

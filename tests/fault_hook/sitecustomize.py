@@ -1,43 +1,58 @@
 """Start-up hook for a batch under test (on PYTHONPATH, see ``test_batch_faults``): it makes a
-fault happen at one exact moment of the main process, named by ``TESTS_BATCH_FAULT``:
+fault happen at one exact moment of the run, inside the translation process (a fork of the main
+process), named by ``TESTS_BATCH_FAULT``; it happens once per run (``TESTS_BATCH_FAULT_FLAG``, a
+file made when it has):
 
-- ``kill-workers-while-translating``: the first time the main process translates for its
-  workers, every worker is killed (SIGKILL) before the answer goes back, so the answer goes
-  to a broken pipe;
-- ``sigterm-group-in-the-engine``: the first time the engine translates in the main process,
-  the whole process group gets SIGTERM (as from ``timeout`` or a container stop), so that the
-  main process's handler runs inside the engine's call; ``sigterm-main-in-the-engine``: the
-  same with the main process alone signalled (``kill PID``).
+- ``kill-workers-while-translating``: the first time the engine translates, every batch worker
+  is killed (SIGKILL) before the answer goes back, so the answer goes to a closed socket;
+- ``sigterm-group-in-the-engine``: the first time the engine translates, the whole process
+  group gets SIGTERM (as from ``timeout`` or a container stop); ``sigterm-main-in-the-engine``:
+  the main process alone gets it (``kill PID``) while its workers wait for their sentences.
 """
 
 from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
-import multiprocessing
 import os
 import signal
 import sys
+from pathlib import Path
 
 _MAIN = os.getpid()
 _FAULT = os.environ.get("TESTS_BATCH_FAULT", "")
-_done = False
+_FLAG = os.environ.get("TESTS_BATCH_FAULT_FLAG", "")
+_WORKER = b"transnorm-batch"  # transnorm.batch.pool.WORKER_NAME
 
 
 def _once() -> bool:
-    global _done
-    if _done or os.getpid() != _MAIN:
+    """True the first time it is asked in a process other than the main one, in the whole run."""
+    if os.getpid() == _MAIN or not _FLAG:
         return False
-    _done = True
+    try:
+        os.close(os.open(_FLAG, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
     return True
+
+
+def _workers() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if ppid == _MAIN and (entry / "comm").read_bytes().strip() == _WORKER:
+                found.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
 
 
 def _kill_workers_first(translate):  # type: ignore[no-untyped-def]
     def wrapper(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if _once():
-            for child in multiprocessing.active_children():
-                os.kill(child.pid, signal.SIGKILL)
-                child.join()
+            for pid in _workers():
+                os.kill(pid, signal.SIGKILL)
         return translate(self, *args, **kwargs)
 
     return wrapper
@@ -50,7 +65,7 @@ def _sigterm_first(group: bool):  # type: ignore[no-untyped-def]
                 if group:
                     os.killpg(0, signal.SIGTERM)
                 else:
-                    os.kill(os.getpid(), signal.SIGTERM)
+                    os.kill(_MAIN, signal.SIGTERM)
             return translate(self, *args, **kwargs)
 
         return wrapper
@@ -60,7 +75,7 @@ def _sigterm_first(group: bool):  # type: ignore[no-untyped-def]
 
 #: fault → (module, class, method, wrapper)
 _FAULTS = {
-    "kill-workers-while-translating": ("transnorm.pipeline", "Pipeline", "translate", _kill_workers_first),
+    "kill-workers-while-translating": ("transnorm.engine", "ArgosEngine", "translate", _kill_workers_first),
     "sigterm-group-in-the-engine": ("transnorm.engine", "ArgosEngine", "translate", _sigterm_first(True)),
     "sigterm-main-in-the-engine": ("transnorm.engine", "ArgosEngine", "translate", _sigterm_first(False)),
 }
