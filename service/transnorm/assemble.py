@@ -117,6 +117,9 @@ def _settle(
             rejected_text=rejected,
         )
 
+    if isinstance(result, Failure) and result.deadline:
+        problems["left untranslated: the document's time budget (TRANSNORM_DOCUMENT_TIMEOUT) ran out"] += 1
+        return untranslated(Reason.DEADLINE)
     if not isinstance(result, Translation):
         error = result.error if isinstance(result, Failure) else "no result"
         problems[f"could not be translated by {name}: {error}"] += 1

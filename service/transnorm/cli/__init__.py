@@ -129,6 +129,7 @@ WHY_UNTRANSLATED = {
     "bad-translation": "the model's output was rejected by the quality gate (the JSON's warnings say why)",
     "engine-error": "the model failed on them (the JSON's warnings say how)",
     "empty-translation": "the model gave an empty translation",
+    "deadline": "the document's time budget ran out first (--document-timeout, TRANSNORM_DOCUMENT_TIMEOUT)",
 }
 
 
