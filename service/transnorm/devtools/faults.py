@@ -51,9 +51,8 @@ def report(code: int, rounds: list[dict], runs: int) -> str:
             f"  rerun: always exit 0, {redone} documents redone in all, "
             f"{sum(r['rerun_unchanged'] for r in rounds)} found unchanged"
         )
-        lines.append(
-            f"  seconds a round (kill + rerun): median {seconds[len(seconds) // 2]:.1f}, max {seconds[-1]:.1f}"
-        )
+        median = seconds[len(seconds) // 2]
+        lines.append(f"  seconds a round (kill + rerun): median {median:.1f}, max {seconds[-1]:.1f}")
     return "\n".join(lines)
 
 
