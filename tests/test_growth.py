@@ -47,3 +47,68 @@ def test_a_stage_over_its_limit_is_stopped_and_skipped_after(monkeypatch, detect
 def test_the_growth_exponent(seconds, k):
     got = growth.exponent([1_000, 10_000, 100_000], seconds)
     assert got == k if k is None else abs(got - k) < 1e-9
+
+
+# -- stages linear in their input: counted in executed lines of the stage's module, not timed ----
+
+
+def steps(module, call) -> int:
+    """Lines of ``module`` executed while ``call()`` runs (deterministic, unlike a clock)."""
+    import sys
+
+    count = 0
+    path = module.__file__
+
+    def trace(frame, event, arg):
+        nonlocal count
+        if frame.f_code.co_filename != path:
+            return None
+        if event == "line":
+            count += 1
+        return trace
+
+    sys.settrace(trace)
+    try:
+        call()
+    finally:
+        sys.settrace(None)
+    return count
+
+
+def _ratio(module, shape: str, stage) -> float:
+    """How many times more lines ``stage`` runs on ``shape`` at 40 KB than at 10 KB (4 is linear)."""
+    small, large = (growth.document(shape, size).decode() for size in (10_000, 40_000))
+    return steps(module, lambda: stage(large)) / steps(module, lambda: stage(small))
+
+
+def test_segmenting_a_hard_wrapped_paragraph_is_linear(monkeypatch):
+    """Each join looked at the whole logical line so far (copied, and a caption-credit search
+    anchored at its end tried from every position): a long wrapped paragraph took quadratic time.
+    Counted: the characters each join looks at."""
+    from transnorm import segment
+
+    looked = 0
+    original = segment._continuation
+
+    def counted(current: str, following: str) -> str | None:
+        nonlocal looked
+        looked += len(current) + len(following)
+        return original(current, following)
+
+    monkeypatch.setattr(segment, "_continuation", counted)
+    sizes = []
+    for size in (10_000, 40_000):
+        looked = 0
+        segment.lines(growth.document("wrapped en", size).decode())
+        sizes.append(looked)
+    assert sizes[1] < 5 * sizes[0], sizes
+
+
+def test_weak_chrome_lines_are_classified_in_linear_time():
+    """A run of furniture words was settled one line per pass over the run: quadratic."""
+    from transnorm import chrome, segment
+
+    def stage(text: str) -> None:
+        chrome.classify(text, segment.lines(text))
+
+    assert _ratio(chrome, "weak chrome lines", stage) < 5

@@ -117,6 +117,7 @@ def lines(text: str) -> list[Line]:
             i += 1
             continue
         joins: list[Join] = []
+        last = start  # where the logical line's last physical line starts
         while i + 1 < len(physical):
             nstart, nend, ncode = physical[i + 1]
             if ncode:
@@ -124,11 +125,13 @@ def lines(text: str) -> list[Line]:
             gap = text[end:nstart]
             if gap.count("\n") != 1:
                 break
-            glue = _continuation(text[start:end], text[nstart:nend])
+            # Only the last physical line is looked at: the whole line so far would make a long
+            # wrapped paragraph quadratic.
+            glue = _continuation(text[last:end], text[nstart:nend])
             if glue is None:
                 break
             joins.append(Join(end, nstart, glue))
-            end = nend
+            last, end = nstart, nend
             i += 1
         out.append(Line(start, end, tuple(joins)))
         i += 1
@@ -144,7 +147,8 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _continuation(current: str, following: str) -> str | None:
-    """The glue to join ``following`` onto ``current`` ("" or " "), or None if it starts anew."""
+    """The glue to join the physical line ``following`` onto the physical line ``current`` ("" or
+    " "), or None if it starts anew."""
     last = current[-1]
     first = following[0]
     if last in _LINE_FINAL:
@@ -162,9 +166,8 @@ def _continuation(current: str, following: str) -> str | None:
         return " "
     # A paragraph hard-wrapped at a fixed width goes on with a name, a number or a quotation as
     # well: a long line that does not end a sentence continues on the next line of its script.
-    physical = current[current.rfind("\n") + 1 :]
-    wrapped = len(physical) >= WRAPPED_LINE and (last.isalnum() or last in ",;-–—)»”\"'")
-    script = next((group_of(c) for c in reversed(physical) if c.isalpha()), "")
+    wrapped = len(current) >= WRAPPED_LINE and (last.isalnum() or last in ",;-–—)»”\"'")
+    script = next((group_of(c) for c in reversed(current) if c.isalpha()), "")
     # (Thai and the other dense scripts end sentences without a mark: their lines stay apart.)
     if wrapped and script not in ("CJK", "", *DENSE) and first_group in (script, ""):
         return " " if first.isalnum() or first in _OPENERS else None
