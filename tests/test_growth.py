@@ -112,3 +112,16 @@ def test_weak_chrome_lines_are_classified_in_linear_time():
         chrome.classify(text, segment.lines(text))
 
     assert _ratio(chrome, "weak chrome lines", stage) < 5
+
+
+def test_splitting_a_long_wrapped_line_into_sentences_is_linear():
+    """Each sentence filtered all the line's joins and addresses, and each cut was checked against
+    every address: quadratic in a long wrapped paragraph (or one full of addresses)."""
+    from transnorm import segment
+
+    def stage(text: str) -> None:
+        for line in segment.lines(text):
+            segment.sentences(text, line)
+
+    assert _ratio(segment, "wrapped en", stage) < 5
+    assert _ratio(segment, "addresses", stage) < 5
