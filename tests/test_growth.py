@@ -125,3 +125,15 @@ def test_splitting_a_long_wrapped_line_into_sentences_is_linear():
 
     assert _ratio(segment, "wrapped en", stage) < 5
     assert _ratio(segment, "addresses", stage) < 5
+
+
+def test_planning_a_long_wrapped_line_is_linear(fake_pipeline):
+    """Each gap and piece of a sentence filtered all the line's joins, and a sentence's query was
+    rebuilt with a copy of it per join: quadratic in a long wrapped paragraph."""
+    from transnorm import plan
+
+    def stage(text: str) -> None:
+        fake_pipeline.plan(text)
+
+    assert _ratio(plan, "wrapped en", stage) < 5
+    assert _ratio(plan, "no punctuation fr", stage) < 5
