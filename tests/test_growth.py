@@ -137,3 +137,35 @@ def test_planning_a_long_wrapped_line_is_linear(fake_pipeline):
 
     assert _ratio(plan, "wrapped en", stage) < 5
     assert _ratio(plan, "no punctuation fr", stage) < 5
+
+
+def test_spacing_many_translations_is_linear():
+    """Each translation looked ahead through a copy of every piece after it: quadratic. Counted:
+    the pieces read, one at a time or in slices."""
+    from transnorm import postnorm
+    from transnorm.detect import NO_LANGUAGE
+    from transnorm.document import Action
+    from transnorm.plan import Unit
+
+    class Counted(list):
+        read = 0
+
+        def __getitem__(self, key):
+            got = super().__getitem__(key)
+            Counted.read += len(got) if isinstance(key, slice) else 1
+            return got
+
+        def __iter__(self):
+            for item in super().__iter__():
+                Counted.read += 1
+                yield item
+
+    def read(n: int) -> int:
+        Counted.read = 0
+        kinds = (Action.TRANSLATED, Action.KEPT)
+        pieces = Counted(Unit(i, i + 1, kinds[i % 2], NO_LANGUAGE, "Word.", None) for i in range(n))
+        postnorm.space_translations(pieces)
+        return Counted.read
+
+    small, large = read(1_000), read(4_000)
+    assert large < 5 * small, (small, large)
