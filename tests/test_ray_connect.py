@@ -10,7 +10,6 @@ from transnorm import Settings  # noqa: E402
 from transnorm import ray as transnorm_ray  # noqa: E402
 from transnorm.errors import TransnormError  # noqa: E402
 
-
 RAYS_MESSAGE = (
     "Could not find any running Ray instance. Please specify the one to connect to by setting "
     "`--address` flag or `RAY_ADDRESS` environment variable."
