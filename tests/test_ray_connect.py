@@ -25,9 +25,7 @@ def calls(monkeypatch):
     def init(**kwargs):
         seen.append(kwargs)
         if kwargs.get("address") == "auto":
-            raise ConnectionError(
-                "Could not find any running Ray instance. Please specify the one to connect to by setting `--address` flag or `RAY_ADDRESS` environment variable."
-            )
+            raise ConnectionError(RAYS_MESSAGE)
 
     monkeypatch.setattr(ray, "init", init)
     return seen
