@@ -120,6 +120,9 @@ def _settle(
     if isinstance(result, Failure) and result.model:
         problems[f"could not be translated: {name} cannot be loaded ({result.error})"] += 1
         return untranslated(Reason.MODEL_ERROR)
+    if isinstance(result, Failure) and result.deadline:
+        problems["left untranslated: the document's time budget (TRANSNORM_DOCUMENT_TIMEOUT) ran out"] += 1
+        return untranslated(Reason.DEADLINE)
     if not isinstance(result, Translation):
         error = result.error if isinstance(result, Failure) else "no result"
         problems[f"could not be translated by {name}: {error}"] += 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .document import Reason
@@ -180,6 +181,18 @@ def find_title(text: str, lines: list[Line]) -> int | None:
     return None
 
 
+def _runs(indices: list[int]) -> Iterator[list[int]]:
+    """Maximal runs of consecutive numbers in the ascending ``indices``."""
+    run: list[int] = []
+    for i in indices:
+        if run and i != run[-1] + 1:
+            yield run
+            run = []
+        run.append(i)
+    if run:
+        yield run
+
+
 def classify(text: str, lines: list[Line]) -> dict[int, Verdict]:
     """Verdicts for the lines (by index) that are chrome, title repeats, forms or MT notices."""
     verdicts: dict[int, Verdict] = {}
@@ -197,16 +210,13 @@ def classify(text: str, lines: list[Line]) -> dict[int, Verdict]:
         elif k in _WEAK:
             weak.append(i)
 
-    # Weak words count where they stand beside chrome or at the edge of the document.
-    changed = True
-    while changed and weak:
-        changed = False
-        for i in list(weak):
-            edge = i in (0, len(lines) - 1)
-            if edge or (i - 1) in verdicts or (i + 1) in verdicts:
+    # Weak words count where they stand beside chrome or at the edge of the document, and so
+    # does a run of them that touches chrome or an edge (each run looked at once: linear).
+    last = len(lines) - 1
+    for run in _runs(weak):
+        if run[0] == 0 or run[-1] == last or (run[0] - 1) in verdicts or (run[-1] + 1) in verdicts:
+            for i in run:
                 verdicts[i] = Verdict(Reason.CHROME)
-                weak.remove(i)
-                changed = True
 
     title = find_title(text, lines)
     if title is not None:

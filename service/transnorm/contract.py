@@ -83,6 +83,9 @@ class Reason(str, Enum):  # noqa: UP042
     MODEL_ERROR = "model-error"
     #: The model's output was rejected by the quality gate (kept in ``rejected_text``).
     BAD_TRANSLATION = "bad-translation"
+    #: The document's time budget (``TRANSNORM_DOCUMENT_TIMEOUT``) ran out before this sentence
+    #: was translated.
+    DEADLINE = "deadline"
     #: HTML pages: markup (tags, comments, the doctype: kept, contributing no text, or the blank line
     #: between two blocks), or text as HTML writes it (a character reference, a run of whitespace)
     #: normalized to what a reader sees.

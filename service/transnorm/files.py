@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import stat
 from collections.abc import Iterator
@@ -45,6 +46,22 @@ def os_reason(exc: OSError) -> str:
 def display(path: str | Path) -> str:
     """A path as text for reports, messages and ids: bytes that are not UTF-8 as ``\\xNN``."""
     return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+# C0 and C1 controls (ESC, CR, LF, BEL ...), DEL, and the invisible marks that reorder or split a
+# line: a name holding them would rewrite the terminal or break a one-line message.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal(text: str) -> str:
+    """``text`` safe to print as (part of) one line of a terminal: control characters, line
+    separators and bidirectional controls as ``\\xNN``/``\\uNNNN`` escapes."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def read_input(path: str | Path, limit: int, regular_only: bool = True) -> bytes:

@@ -18,7 +18,9 @@ translate strategy instead of copying the sequence.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from .assemble import assemble, settle
@@ -32,7 +34,7 @@ from .packages import PackageInfo, by_source
 from .plan import Plan, plan_document
 from .postnorm import postnormalize
 from .settings import Settings
-from .translate import Engine, Request, Result, Translate, translate_requests
+from .translate import Engine, Request, Result, Translate, translate_requests, translate_within
 
 if TYPE_CHECKING:
     from .translator import TranslatorClient
@@ -56,9 +58,15 @@ class Pipeline:
     """
 
     def __init__(
-        self, settings: Settings | None = None, engine: Engine | None = None, detector: Detector | None = None
+        self,
+        settings: Settings | None = None,
+        engine: Engine | None = None,
+        detector: Detector | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings or Settings.from_env()
+        #: What a document's time budget (``document_timeout``) is measured on.
+        self.clock = clock
         #: The client of the host's translation process, when the settings name one and no
         #: engine is given (None: this process translates).
         self.remote: TranslatorClient | None = None
@@ -143,7 +151,10 @@ class Pipeline:
         """The sequence, once: plan each document, translate all their sentences together,
         settle, post-normalize and assemble each."""
         plans: list[Plan | Outcome] = []
+        deadlines: list[float] = []
+        budget = self.settings.pipeline.document_timeout or math.inf
         for item, _ in chunk:
+            deadlines.append(self.clock() + budget)
             if isinstance(item, Outcome):
                 plans.append(item)
                 continue
@@ -152,8 +163,7 @@ class Pipeline:
                 plans.append(self.plan(data, options, doc_id))
             except TransnormError as exc:
                 plans.append(Outcome(doc_id, error=exc))
-        requests = [unit.request for plan in plans if isinstance(plan, Plan) for unit in plan.pending]
-        results: Iterator[Result] = iter((translate or self.translate)(requests) if requests else [])
+        results = iter(self._translate_plans(plans, deadlines, translate or self.translate))
         for plan, (_, context) in zip(plans, chunk, strict=True):
             if isinstance(plan, Outcome):
                 outcome = plan
@@ -162,6 +172,23 @@ class Pipeline:
                 units = postnormalize(settled.units, plan.text.endswith("\n"))
                 outcome = Outcome(plan.id, assemble(plan, units, settled.problems, self._listed()))
             yield (outcome, context) if as_tuples else outcome
+
+    def _translate_plans(
+        self, plans: list[Plan | Outcome], deadlines: list[float], translate: Translate
+    ) -> list[Result]:
+        """The results of every pending sentence of ``plans``, in order; with a time budget, a
+        slice at a time, and those of a document past its deadline not sent (``deadline``)."""
+        pairs = [
+            (d, u.request)
+            for p, d in zip(plans, deadlines, strict=True)
+            if isinstance(p, Plan)
+            for u in p.pending
+        ]
+        if not pairs:
+            return []
+        if not self.settings.pipeline.document_timeout:
+            return translate([r for _, r in pairs])
+        return translate_within([r for _, r in pairs], [d for d, _ in pairs], translate, self.clock)
 
     def plan(self, data: bytes | str, options: Options | None = None, doc_id: str | None = None) -> Plan:
         """Decode and plan one document; raises :class:`~transnorm.errors.TransnormError` for bad input."""

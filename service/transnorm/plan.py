@@ -195,13 +195,22 @@ def _merge_english(pieces: list[_Piece | Unit], first: int) -> None:
         pieces[first:] = [_Piece(line.start, pieces[-1].end, detection, line.line)]
 
 
+def joins_in(joins: tuple[segment.Join, ...], start: int, end: int) -> tuple[segment.Join, ...]:
+    """The ``joins`` (in order) wholly inside ``[start, end)``, found by bisection: a line's
+    sentences and pieces each take theirs without going through all of the line's."""
+    if not joins:
+        return ()
+    i = bisect.bisect_left(joins, start, key=lambda j: j.start)
+    k = bisect.bisect_left(joins, end, lo=i, key=lambda j: j.start)
+    return tuple(j for j in joins[i:k] if j.end <= end)
+
+
 def _gap(
     pieces: list[_Piece | Unit], start: int, end: int, line: int, joins: tuple[segment.Join, ...] = ()
 ) -> None:
     """Whitespace between lines or sentences (with the joins of the line that fall in it)."""
     if start < end:
-        inside = tuple(j for j in joins if start <= j.start and j.end <= end) if joins else ()
-        pieces.append(_Piece(start, end, NO_LANGUAGE, line, inside, gap=True))
+        pieces.append(_Piece(start, end, NO_LANGUAGE, line, joins_in(joins, start, end), gap=True))
 
 
 def _sentence_pieces(
@@ -244,7 +253,7 @@ def _sentence_pieces(
         cut.append((pos, end, "host", None))
     host = _detect(detector, " ".join(text[s:e] for s, e, kind, _ in cut if kind == "host"), options)
     for s, e, kind, reason in cut:
-        inside = tuple(j for j in joins if s <= j.start and j.end <= e) if joins else ()
+        inside = joins_in(joins, s, e)
         if kind == "verbatim":
             # A gloss in another script says which language it is in; its action stays "kept".
             glossed = reason == Reason.GLOSS and not is_latin_only(text[s:e])
@@ -388,9 +397,11 @@ def _units(
         units.append(Unit(start, end, Action.UNTRANSLATED, detection, body, Reason.NO_MODEL))
         return
     # The model sees hard-wrapped lines joined.
-    query = body
-    for join in reversed(joins):
-        query = query[: join.start - start] + join.text + query[join.end - start :]
+    parts, pos = [], start
+    for join in joins:
+        parts += (text[pos : join.start], join.text)
+        pos = join.end
+    query = "".join(parts) + text[pos:end]
     if conversion == "t2s":
         query = to_simplified(query)
     request = Request(package.from_code, query, options.target, options.beam_size, options.alternatives)

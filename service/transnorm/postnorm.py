@@ -123,6 +123,7 @@ def space_translations(pieces: Sequence[P]) -> list[P]:
     """Put a space between a translation and neighbouring output where English needs one
     (alternatives get the same spacing as the translation they stand in for)."""
     out: list[P] = list(pieces)
+    following = _following(pieces)
     out_tail = ""
     for i, piece in enumerate(out):
         if piece.action == Action.REMOVED:
@@ -130,7 +131,7 @@ def space_translations(pieces: Sequence[P]) -> list[P]:
         if piece.action == Action.TRANSLATED:
             lead = join_space(out_tail, piece.text)
             text = lead + piece.text
-            nxt = next((p for p in pieces[i + 1 :] if p.action != Action.REMOVED and p.text), None)
+            nxt = following[i]
             # A following translation adds its own leading space.
             trail = ""
             if nxt is not None and nxt.action != Action.TRANSLATED:
@@ -143,6 +144,18 @@ def space_translations(pieces: Sequence[P]) -> list[P]:
         if piece.text:
             out_tail = piece.text
     return out
+
+
+def _following(pieces: Sequence[P]) -> list[P | None]:
+    """For each piece, the next one that is output and not empty (one pass from the end: looking
+    ahead from every translation was quadratic in a document of many)."""
+    following: list[P | None] = [None] * len(pieces)
+    nxt: P | None = None
+    for i in range(len(pieces) - 1, -1, -1):
+        following[i] = nxt
+        if pieces[i].action != Action.REMOVED and pieces[i].text:
+            nxt = pieces[i]
+    return following
 
 
 def tidy_whitespace(pieces: Sequence[P], source_ends_with_newline: bool) -> list[P]:

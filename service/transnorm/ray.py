@@ -32,7 +32,7 @@ from .batch.process import Worker
 from .batch.report import Record
 from .batch.state import RunState
 from .document import Outcome
-from .errors import InputError
+from .errors import InputError, TransnormError
 from .options import Options
 from .pipeline import Pipeline
 from .settings import Settings
@@ -42,12 +42,18 @@ def connect(settings: Settings) -> None:
     """Join ``settings.batch.ray_address``, or start Ray on this machine (once per process)."""
     if ray.is_initialized():
         return
-    ray.init(
-        address=settings.batch.ray_address or None,
-        include_dashboard=False,
-        log_to_driver=False,
-        configure_logging=False,
-    )
+    address = settings.batch.ray_address or None
+    # Ray started here listens on the loopback interface only (its default is every interface).
+    local = {} if address else {"_node_ip_address": "127.0.0.1"}
+    try:
+        ray.init(
+            address=address, include_dashboard=False, log_to_driver=False, configure_logging=False, **local
+        )
+    except ConnectionError:  # exit 1, as any run that could not start (Ray's text names its own flag)
+        raise TransnormError(
+            f"--ray-address {address}: no Ray cluster answers there; start one (ray start --head), "
+            "or leave --ray-address (TRANSNORM_RAY_ADDRESS) unset to run Ray on this machine"
+        ) from None
     context = ray.data.DataContext.get_current()
     context.print_on_execution_start = False
     # Ray Data's progress lines on stderr go; its warnings and errors stay.

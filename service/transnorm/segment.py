@@ -6,9 +6,13 @@ Whitespace between the pieces returned here is not a piece: the planner tiles it
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from . import addresses, gloss
 from .document import Reason
@@ -117,6 +121,7 @@ def lines(text: str) -> list[Line]:
             i += 1
             continue
         joins: list[Join] = []
+        last = start  # where the logical line's last physical line starts
         while i + 1 < len(physical):
             nstart, nend, ncode = physical[i + 1]
             if ncode:
@@ -124,11 +129,13 @@ def lines(text: str) -> list[Line]:
             gap = text[end:nstart]
             if gap.count("\n") != 1:
                 break
-            glue = _continuation(text[start:end], text[nstart:nend])
+            # Only the last physical line is looked at: the whole line so far would make a long
+            # wrapped paragraph quadratic.
+            glue = _continuation(text[last:end], text[nstart:nend])
             if glue is None:
                 break
             joins.append(Join(end, nstart, glue))
-            end = nend
+            last, end = nstart, nend
             i += 1
         out.append(Line(start, end, tuple(joins)))
         i += 1
@@ -144,7 +151,8 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def _continuation(current: str, following: str) -> str | None:
-    """The glue to join ``following`` onto ``current`` ("" or " "), or None if it starts anew."""
+    """The glue to join the physical line ``following`` onto the physical line ``current`` ("" or
+    " "), or None if it starts anew."""
     last = current[-1]
     first = following[0]
     if last in _LINE_FINAL:
@@ -162,9 +170,8 @@ def _continuation(current: str, following: str) -> str | None:
         return " "
     # A paragraph hard-wrapped at a fixed width goes on with a name, a number or a quotation as
     # well: a long line that does not end a sentence continues on the next line of its script.
-    physical = current[current.rfind("\n") + 1 :]
-    wrapped = len(physical) >= WRAPPED_LINE and (last.isalnum() or last in ",;-–—)»”\"'")
-    script = next((group_of(c) for c in reversed(physical) if c.isalpha()), "")
+    wrapped = len(current) >= WRAPPED_LINE and (last.isalnum() or last in ",;-–—)»”\"'")
+    script = next((group_of(c) for c in reversed(current) if c.isalpha()), "")
     # (Thai and the other dense scripts end sentences without a mark: their lines stay apart.)
     if wrapped and script not in ("CJK", "", *DENSE) and first_group in (script, ""):
         return " " if first.isalnum() or first in _OPENERS else None
@@ -176,7 +183,8 @@ def sentences(text: str, line: Line) -> list[Sentence]:
     addresses and code inside each, and the line's joins that fall inside each. A sentence never
     ends inside an address."""
     start, end = line.start, line.end
-    verbatim = addresses.find(text, start, end)
+    verbatim = sorted(addresses.find(text, start, end))
+    inside_verbatim = _cover(verbatim)
     cuts: list[tuple[int, int]] = []
     sent_start = start
     latin = is_latin_only(text[start:end])  # then so is every sentence of the line
@@ -184,20 +192,54 @@ def sentences(text: str, line: Line) -> list[Sentence]:
         cut = m.end()
         if cut >= end or ((latin or m.group(1) is None) and not _is_boundary(text, sent_start, m, end)):
             continue
-        if verbatim and any(s < cut < e for s, e, _ in verbatim):
+        if inside_verbatim(cut):
             continue
         cuts.append((sent_start, cut))
         sent_start = cut
     if sent_start < end:
         cuts.append((sent_start, end))
     out = []
+    joins = _Within([(j.start, j.end, j) for j in line.joins])
+    spans = _Within([(v[0], v[1], v) for v in verbatim])
     for s, e in cuts:
         s, e = _trim(text, s, e)
         if s < e:
-            joins = tuple(j for j in line.joins if s <= j.start and j.end <= e) if line.joins else ()
-            inside = tuple(v for v in verbatim if s <= v[0] and v[1] <= e) if verbatim else ()
-            out.append(_sentence(text, s, e, joins, inside, latin))
+            out.append(_sentence(text, s, e, tuple(joins.take(s, e)), tuple(spans.take(s, e)), latin))
     return out
+
+
+def _cover(spans: list[tuple[int, int, Reason]]) -> Callable[[int], bool]:
+    """Whether a position is strictly inside one of ``spans`` (sorted by start), in log time."""
+    starts = [s for s, _, _ in spans]
+    reach = list(itertools.accumulate((e for _, e, _ in spans), max))
+
+    def inside(pos: int) -> bool:
+        i = bisect.bisect_left(starts, pos) - 1  # the spans that start before pos
+        return i >= 0 and reach[i] > pos
+
+    return inside
+
+
+class _Within:
+    """Items ``(start, end, item)`` sorted by start, taken for windows that come in order and do
+    not overlap: each item is looked at a bounded number of times (the sentences of a line)."""
+
+    def __init__(self, items: list[tuple[int, int, Any]]) -> None:
+        self.items = sorted(items, key=lambda t: t[0])
+        self.next = 0
+
+    def take(self, start: int, end: int) -> list[Any]:
+        """The items wholly inside ``[start, end)``."""
+        items, i = self.items, self.next
+        while i < len(items) and items[i][0] < start:
+            i += 1
+        found = []
+        while i < len(items) and items[i][0] < end:
+            if items[i][1] <= end:
+                found.append(items[i][2])
+            i += 1
+        self.next = i
+        return found
 
 
 def _sentence(

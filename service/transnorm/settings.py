@@ -109,6 +109,7 @@ class PipelineSettings(_Section):
     decoding_cap: int = Field(400, ge=1, description="most output tokens for any sentence")
     cache_size: int = Field(20000, ge=0, description="translation cache entries (0: off)")
     max_bytes: int = Field(10 * 1024 * 1024, ge=1, description="largest document, in bytes")
+    document_timeout: float = Field(300.0, ge=0, description="seconds per document, then deadline (0: none)")
     languages: Annotated[tuple[str, ...], NoDecode] = Field(
         (),
         description="languages the detector may name, comma-separated Argos codes (none: every language "

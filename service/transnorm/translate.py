@@ -54,11 +54,39 @@ class Failure:
     error: str
     #: The sentence's model could not be loaded (not the sentence's fault).
     model: bool = False
+    #: Not tried: its document's time budget had run out.
+    deadline: bool = False
 
 
 Result = Translation | Failure
 #: A translation strategy: one result per request, in order.
 Translate = Callable[[Sequence[Request]], list[Result]]
+
+
+#: The result of a sentence whose document ran out of time before it was translated.
+OVERDUE = Failure("the document's time budget ran out", deadline=True)
+#: Sentences translated between two looks at the clock when documents have a time budget.
+DEADLINE_SLICE = 64
+
+
+def translate_within(
+    requests: Sequence[Request],
+    deadlines: Sequence[float],
+    translate: Translate,
+    clock: Callable[[], float],
+    slice_size: int = DEADLINE_SLICE,
+) -> list[Result]:
+    """``translate`` over ``requests`` a slice at a time; a request whose deadline (a ``clock``
+    time, one per request) has passed when its slice comes is not sent: :data:`OVERDUE`."""
+    results: list[Result] = []
+    for start in range(0, len(requests), slice_size):
+        now = clock()
+        part = range(start, min(start + slice_size, len(requests)))
+        due = [i for i in part if deadlines[i] > now]
+        answers = iter(translate([requests[i] for i in due]) if due else [])
+        sent = set(due)
+        results.extend(next(answers) if i in sent else OVERDUE for i in part)
+    return results
 
 
 @dataclass(frozen=True, slots=True)

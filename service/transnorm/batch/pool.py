@@ -39,6 +39,8 @@ from .report import Record
 from .state import RunState
 
 MAX_CHUNK = 32
+#: The name a worker process goes by in ``ps``/``top`` (``/proc/PID/comm``).
+WORKER_NAME = b"transnorm-batch"
 
 
 def _die_with_parent(parent: int | None) -> None:
@@ -46,7 +48,9 @@ def _die_with_parent(parent: int | None) -> None:
     parent, ``parent``, is still here; a forkserver's child has the forkserver for parent)."""
     # Not Linux: end-of-file on the pipe still ends the worker.
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+        libc.prctl(15, WORKER_NAME)  # 15: PR_SET_NAME, what ps and top show
     if parent is not None and os.getppid() != parent:
         os._exit(1)
 

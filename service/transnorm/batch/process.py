@@ -101,13 +101,16 @@ class Worker:
                 self._output(work, fmt, rendered)
                 written.append(display(out.relative_to(self.job.out)))
                 digests[fmt] = hashlib.sha256(rendered).hexdigest()
-            self.state.save(
-                work, self._state(work, hashlib.sha256(data).hexdigest(), fingerprint, digests, doc)
-            )
         except Exception as exc:
             record = failed(work.name, exc, "write")
             record.outputs = written  # what was written before the failure is there
             return record
+        try:
+            self.state.save(
+                work, self._state(work, hashlib.sha256(data).hexdigest(), fingerprint, digests, doc)
+            )
+        except Exception as exc:
+            return self._unrecorded(work, exc, written)
         return Record(
             file=work.name,
             status="ok",
@@ -116,6 +119,19 @@ class Worker:
             actions=doc.stats["actions"],
             warnings=doc.warnings,
         )
+
+    def _unrecorded(self, work: Work, exc: Exception, written: list[str]) -> Record:
+        """The record of an input whose outputs were written but whose state could not be: the
+        outputs stand, and the next run, finding no state for them, redoes them."""
+        record = failed(work.name, exc, "write")
+        if isinstance(exc, OSError):
+            where = display(exc.filename) if exc.filename else "its state"
+            record.error = (
+                f"its outputs were written, but not its record {where} ({os_reason(exc)}); "
+                "the next run redoes it"
+            )
+        record.outputs = written
+        return record
 
     def _output(self, work: Work, fmt: str, data: bytes) -> None:
         out = work.outputs[fmt]
@@ -164,9 +180,7 @@ class Worker:
         try:
             self.state.save(work, state)
         except Exception as exc:
-            record = failed(work.name, exc, "write")
-            record.outputs = self._listed(work)
-            return record
+            return self._unrecorded(work, exc, self._listed(work))
         return Record(
             file=work.name,
             status="ok",

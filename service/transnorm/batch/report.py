@@ -2,8 +2,9 @@
 run goes) and ``summary.json`` (a :class:`Summary`, written at the end, interrupted or not).
 
 Disk space for both is set aside when the run starts (the summary's first: it is small and
-bounded), so that a disk the outputs fill up still gets them; a report line that does not fit
-is cut back off, kept, and tried again at the end.
+bounded), so that a disk the outputs fill up still gets them; a run on a disk without that room
+does not start (the last run's report and summary stay). A report line that does not fit is cut
+back off, kept, and tried again at the end; what still does not fit is counted in the summary.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..document import to_json
-from ..files import ReservedFile, os_reason, reserve_space
+from ..errors import TransnormError
+from ..files import ReservedFile, display, os_reason, reserve_space
 from .job import REPORT, SUMMARY
 
 #: The summary lists this many failures at most (the report has them all): it stays small.
@@ -60,6 +62,8 @@ class Summary:
     report_error: str | None
     engine: dict[str, Any]
     summary_error: str | None = None
+    #: What stopped the run other than a signal (an error of the run itself, not of an input).
+    error: str | None = None
 
     @classmethod
     def of(cls, records: Sequence[Record], found: int, **run: Any) -> Summary:
@@ -89,6 +93,7 @@ class Summary:
             or self.interrupted
             or self.report_error
             or self.summary_error
+            or self.error
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -96,11 +101,11 @@ class Summary:
 
     def describe(self, report: str) -> list[str]:
         """The summary in a few lines for a terminal (``report``: where the report is)."""
-        if self.interrupted:
+        if self.interrupted or self.error:
             lines = [
-                f"transnorm batch: stopped by {self.interrupted}: {self.ok} written, "
-                f"{self.not_processed} not processed; report in {report}; "
-                "run the same command again to finish"
+                f"transnorm batch: stopped by {self.interrupted or self.error}: {self.ok} written, "
+                f"{self.unchanged} unchanged, {self.failed} failed, {self.not_processed} not processed; "
+                f"report in {report}; run the same command again to finish"
             ]
         else:
             lines = [
@@ -124,12 +129,21 @@ class Report:
     written at the end into space set aside at the start."""
 
     def __init__(self, out: Path, entries: int, tmp_dir: Path) -> None:
-        # Half a kilobyte an entry for its line; the summary is bounded (MAX_LISTED_FAILURES).
-        self._summary = ReservedFile(out / SUMMARY, 64 << 10, tmp_dir)
-        self._fd = os.open(
-            out / REPORT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666
-        )
-        reserve_space(self._fd, min(64 << 20, 4096 + 512 * entries))
+        # Half a kilobyte an entry for its line; a kilobyte a failure the summary lists.
+        summary_room = 4096 + 1024 * min(entries, MAX_LISTED_FAILURES)
+        report_room = min(64 << 20, 4096 + 512 * entries)
+        _check_room(out, summary_room + report_room)
+        # summary.json tells of the last run that ended: not of this one until it ends.
+        (out / SUMMARY).unlink(missing_ok=True)
+        self._summary = ReservedFile(out / SUMMARY, summary_room, tmp_dir)
+        try:
+            self._fd = os.open(
+                out / REPORT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666
+            )
+        except OSError as exc:
+            self._summary.discard()
+            raise TransnormError(f"cannot write {display(out / REPORT)}: {os_reason(exc)}") from None
+        reserve_space(self._fd, report_room)
         self._size = 0
         self._pending: list[bytes] = []
         self.error: str | None = None
@@ -175,3 +189,21 @@ class Report:
         except OSError as exc:
             summary.summary_error = f"cannot write {SUMMARY}: {os_reason(exc)}"
         return summary
+
+
+def _check_room(out: Path, needed: int) -> None:
+    """Refuse to start, before the last run's report and summary are replaced, on a disk without
+    room for this run's (what they hold now counts as room: it is given back)."""
+    try:
+        fs = os.statvfs(out)
+    except (OSError, AttributeError):
+        return
+    free = fs.f_bavail * fs.f_frsize
+    for name in (REPORT, SUMMARY):
+        with contextlib.suppress(OSError):
+            free += os.stat(out / name).st_blocks * 512
+    if free < needed:
+        raise TransnormError(
+            f"the output folder {display(out)} has {free >> 10} KiB free: the run's report and summary "
+            f"need {-(-needed >> 10)} KiB set aside before it starts; free some space or choose another --out"
+        )

@@ -8,6 +8,7 @@ removed by removing that folder -- never by a pattern matched over the user's fi
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -23,6 +24,17 @@ from .job import STATE_DIR
 
 #: The record of the run in progress, in the state folder.
 RUN = "run.json"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A run as recorded in the state folder."""
+
+    pid: int
+    started: str = ""
+
+    def __str__(self) -> str:
+        return f"pid {self.pid}" + (f", started {self.started}" if self.started else "")
 
 
 @dataclass(frozen=True)
@@ -42,11 +54,12 @@ class RunState:
         return cls(folder, tmp)
 
     @staticmethod
-    def holder(out: Path) -> int | None:
-        """The process id of the run recorded in ``out`` (the one holding its lock, if any)."""
+    def holder(out: Path) -> Holder | None:
+        """The run recorded in ``out``: the one holding its lock, if any, or one that never finished."""
         try:
-            return int(json.loads((out / STATE_DIR / RUN).read_text())["pid"])
-        except (OSError, ValueError, TypeError, KeyError):
+            record = json.loads((out / STATE_DIR / RUN).read_text())
+            return Holder(int(record["pid"]), str(record.get("started", "")))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None
 
     @property
@@ -65,16 +78,19 @@ class RunState:
         return count
 
     def take_over(self) -> str | None:
-        """Record this run as the folder's current one; if the previous run never finished (its
-        process gone without clearing its record), say so."""
-        pid = self.holder(self.dir.parent)
-        message = None
-        if pid is not None and not _alive(pid):
-            message = f"the previous run (pid {pid}) did not finish; resuming where it stopped"
+        """Record this run as the folder's current one (only called with the lock held); if a
+        previous run's record is still there, that run never finished: say so."""
+        previous = self.holder(self.dir.parent)
+        started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
         atomic_write(
-            self.dir / RUN, json.dumps({"pid": os.getpid()}).encode(), durable=False, tmp_dir=self.tmp
+            self.dir / RUN,
+            json.dumps({"pid": os.getpid(), "started": started}).encode(),
+            durable=False,
+            tmp_dir=self.tmp,
         )
-        return message
+        if previous is None:
+            return None
+        return f"the previous run ({previous}) did not finish; resuming where it stopped"
 
     def close(self) -> None:
         """The run is over: its record and its temporary folder go."""
@@ -111,7 +127,8 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process ``pid`` (other than this one) exists."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

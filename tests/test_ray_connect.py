@@ -1,0 +1,46 @@
+"""How the batch joins Ray (issue 23), with ``ray.init`` stood in for: no cluster is started."""
+
+from __future__ import annotations
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from transnorm import Settings  # noqa: E402
+from transnorm import ray as transnorm_ray  # noqa: E402
+from transnorm.errors import TransnormError  # noqa: E402
+
+RAYS_MESSAGE = (
+    "Could not find any running Ray instance. Please specify the one to connect to by setting "
+    "`--address` flag or `RAY_ADDRESS` environment variable."
+)
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    seen: list[dict] = []
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray.data.DataContext, "get_current", lambda: type("C", (), {})())
+
+    def init(**kwargs):
+        seen.append(kwargs)
+        if kwargs.get("address") == "auto":
+            raise ConnectionError(RAYS_MESSAGE)
+
+    monkeypatch.setattr(ray, "init", init)
+    return seen
+
+
+def test_ray_started_here_listens_on_loopback_only(calls):
+    transnorm_ray.connect(Settings())
+    assert calls[0]["address"] is None and calls[0]["_node_ip_address"] == "127.0.0.1"
+
+
+def test_no_cluster_at_the_address_names_our_flag_not_rays(calls):
+    with pytest.raises(TransnormError) as caught:
+        transnorm_ray.connect(Settings(ray_address="auto"))
+    message = str(caught.value)
+    assert message.startswith("--ray-address auto: no Ray cluster answers there")
+    assert "TRANSNORM_RAY_ADDRESS" in message and "ray start --head" in message
+    assert "`--address`" not in message and "RAY_ADDRESS environment" not in message
+    assert "_node_ip_address" not in calls[0]  # a cluster's own address is its business
