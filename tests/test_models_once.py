@@ -77,7 +77,10 @@ def test_killing_the_translation_process_mid_request_fails_its_sentences_in_plac
             assert status == 200, raw[:300]
             doc = json.loads(raw)
             zh = {(s["action"], s.get("reason")) for s in doc["spans"] if s["lang"] == "zh"}
-            if zh == {("untranslated", "engine-error")}:
+            # The pipeline sends a document's sentences a slice at a time (the time budget): the
+            # slices before the kill are translated, the one in flight and those after fail.
+            if ("untranslated", "engine-error") in zh:
+                assert zh <= {("translated", None), ("untranslated", "engine-error")}, zh
                 break
         else:
             pytest.fail("the translation always finished before the kill")
