@@ -13,12 +13,11 @@ workers, discard what they were writing, and still write the report and the summ
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -32,6 +31,7 @@ from .inputs import Entry, Folding, Work, find_inputs, plan_outputs
 from .job import LOCK, STREAMS, Job
 from .pool import LocalPool
 from .report import Record, Report, Summary
+from .signals import Interrupted, Interruption, StopSignals
 from .state import RunState, alive
 
 #: How long a run waits for the lock of a run that is gone (its workers are being killed with it).
@@ -49,76 +49,6 @@ class Pool(Protocol):
 
 #: Makes the pool of a run; the default is :class:`LocalPool` over ``jobs`` processes.
 PoolFactory = Callable[[Job, RunState, Pipeline], Pool]
-
-
-class _Interrupted(BaseException):
-    """Raised where the run is when a signal comes: a BaseException, like KeyboardInterrupt, so
-    that no ``except Exception`` on the way (the engine's error isolation) takes it for an error
-    of what was being done."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-
-class Interrupted(TransnormError):
-    """A signal stopped the run before it took the output folder's lock: nothing was written."""
-
-    def __init__(self, signum: int) -> None:
-        name = signal.Signals(signum).name
-        super().__init__(f"stopped by {name} before the run started; nothing was written")
-        self.signum = signum
-
-
-class _Stop:
-    """SIGTERM and SIGINT as :class:`_Interrupted`, raised where the run is, except inside a
-    :meth:`held` block (a record half reported), where it waits for the block's end. Once the run
-    winds down (:attr:`winding_down`), further signals are ignored."""
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-        self.winding_down = False
-        self._holding = 0
-
-    def _handler(self, signum: int, _frame: Any) -> None:
-        if self.signum is not None or self.winding_down:
-            return
-        self.signum = signum
-        if not self._holding:
-            raise _Interrupted(signum)
-
-    def hold(self) -> None:
-        """Signals wait until :meth:`release`."""
-        self._holding += 1
-
-    def release(self) -> None:
-        """Raise the signal that came while held, if this was the last hold."""
-        self._holding -= 1
-        if self.signum is not None and not self._holding and not self.winding_down:
-            raise _Interrupted(self.signum)
-
-    @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
-        self.hold()
-        try:
-            yield
-        except BaseException:
-            self._holding -= 1
-            raise
-        self.release()
-
-    @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        """The handlers for the block (then the previous ones again)."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {sig: signal.signal(sig, self._handler) for sig in (signal.SIGTERM, signal.SIGINT)}
-        try:
-            yield
-        finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
 
 
 def run_batch(
@@ -143,7 +73,7 @@ def run_batch(
         raise InputError(f"{display(source)} {what}")
     if out.resolve() == source.resolve():
         raise TransnormError("--out must be a different folder from the input folder")
-    stop = _Stop()
+    stop = StopSignals()
     with stop.installed():
         try:
             lock = _lock(out, wait)
@@ -158,7 +88,7 @@ def run_batch(
                     state.close()
             finally:
                 lock.release()
-        except _Interrupted as exc:  # before the lock was taken (or just as it was)
+        except Interruption as exc:  # before the lock was taken (or just as it was)
             raise Interrupted(exc.signum) from None
 
 
@@ -191,6 +121,80 @@ def _lock(out: Path, wait: bool) -> FileLock:
         raise TransnormError(f"cannot write to the output folder {display(out)}: {os_reason(exc)}") from None
 
 
+@dataclass
+class _Opened:
+    """What a run has set up so far (a signal or an error may stop it part way)."""
+
+    entries: list[Entry] = field(default_factory=list)
+    report: Report | None = None
+    pool: Pool | None = None
+    removed: int = 0
+
+
+def _open(
+    run: _Opened,
+    source: Path,
+    job: Job,
+    state: RunState,
+    pipeline: Pipeline,
+    jobs: int,
+    follow_symlinks: bool,
+    pool_factory: PoolFactory | None,
+    stop: StopSignals,
+) -> None:
+    """Take over a dead run's leftovers, find the inputs, open the report and start the pool."""
+    try:
+        takeover = state.take_over()
+        if takeover:
+            print(f"transnorm batch: {terminal(takeover)}", file=sys.stderr)
+        run.removed = state.remove_leftovers()
+        run.entries = list(find_inputs(source, job.out, follow_symlinks))
+        run.report = Report(job.out, len(run.entries), state.tmp)
+        run.pool = (pool_factory or (lambda j, s, p: LocalPool(j, s, p, max(1, jobs))))(job, state, pipeline)
+    finally:
+        stop.release()  # a signal that came while setting up stops the run here
+
+
+def _feed(
+    run: _Opened,
+    job: Job,
+    state: RunState,
+    pipeline: Pipeline,
+    records: list[Record],
+    stop: StopSignals,
+    on_record: Callable[[Record], None] | None,
+) -> None:
+    """Every input through the pool, each record into the report as it comes."""
+    assert run.report is not None and run.pool is not None
+    report = run.report
+    with _progress(len(run.entries)) as bar:
+
+        def emit(record: Record) -> None:
+            with stop.held():  # in the report and the summary, or in neither
+                records.append(record)
+                report.add(record)
+            bar.update(1)
+            if on_record:
+                on_record(record)
+
+        works = []
+        for planned in plan_outputs(job, run.entries, Folding.probe(state.tmp)):
+            if isinstance(planned, Record):
+                emit(planned)
+            else:
+                works.append(planned)
+        for record in run.pool.run(works, pipeline.translate):
+            emit(record)
+
+
+def _error_text(failure: Exception | None) -> str | None:
+    if failure is None:
+        return None
+    if isinstance(failure, TransnormError):
+        return str(failure)
+    return f"internal error: {type(failure).__name__}: {failure}"
+
+
 def _locked(
     source: Path,
     job: Job,
@@ -200,71 +204,38 @@ def _locked(
     follow_symlinks: bool,
     pool_factory: PoolFactory | None,
     on_record: Callable[[Record], None] | None,
-    stop: _Stop,
+    stop: StopSignals,
 ) -> Summary:
     started = time.perf_counter()
     records: list[Record] = []
     interrupted: str | None = None
     failure: Exception | None = None
-    report: Report | None = None
-    pool: Pool | None = None
-    entries: list[Entry] = []
-    removed = 0
+    run = _Opened()
     try:
-        try:
-            takeover = state.take_over()
-            if takeover:
-                print(f"transnorm batch: {terminal(takeover)}", file=sys.stderr)
-            removed = state.remove_leftovers()
-            entries = list(find_inputs(source, job.out, follow_symlinks))
-            report = opened = Report(job.out, len(entries), state.tmp)
-            pool = (pool_factory or (lambda j, s, p: LocalPool(j, s, p, max(1, jobs))))(job, state, pipeline)
-        finally:
-            stop.release()  # a signal that came while setting up stops the run here
-        with _progress(len(entries)) as bar:
-
-            def emit(record: Record) -> None:
-                with stop.held():  # in the report and the summary, or in neither
-                    records.append(record)
-                    opened.add(record)
-                bar.update(1)
-                if on_record:
-                    on_record(record)
-
-            works = []
-            for planned in plan_outputs(job, entries, Folding.probe(state.tmp)):
-                if isinstance(planned, Record):
-                    emit(planned)
-                else:
-                    works.append(planned)
-            for record in pool.run(works, pipeline.translate):
-                emit(record)
-    except _Interrupted as exc:
+        _open(run, source, job, state, pipeline, jobs, follow_symlinks, pool_factory, stop)
+        _feed(run, job, state, pipeline, records, stop, on_record)
+    except Interruption as exc:
         interrupted = str(exc)
     except Exception as exc:
-        if report is None:
+        if run.report is None:
             raise
         failure = exc
     finally:
         stop.winding_down = True  # a second signal now is ignored
-        if pool is not None:
-            pool.close()
-    if report is None:  # a signal came before the report was open: nothing was written
+        if run.pool is not None:
+            run.pool.close()
+    if run.report is None:  # a signal came before the report was open: nothing was written
         raise Interrupted(stop.signum or signal.SIGTERM)
-    error = None
-    if failure is not None:
-        what = failure if isinstance(failure, TransnormError) else f"{type(failure).__name__}: {failure}"
-        error = f"{'' if isinstance(failure, TransnormError) else 'internal error: '}{what}"
-    summary = report.finish(
+    summary = run.report.finish(
         Summary.of(
             records,
-            len(entries),
+            len(run.entries),
             seconds=round(time.perf_counter() - started, 3),
-            partial_files_removed=removed,
+            partial_files_removed=run.removed,
             interrupted=interrupted,
             report_error=None,
-            engine=pool.describe() if pool is not None else {},
-            error=error,
+            engine=run.pool.describe() if run.pool is not None else {},
+            error=_error_text(failure),
         )
     )
     if failure is not None:

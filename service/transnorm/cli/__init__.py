@@ -179,7 +179,7 @@ def _normalize_jsonl(args: argparse.Namespace, settings: Settings, options: Opti
 
 def cmd_batch(args: argparse.Namespace) -> int:
     from ..batch import SUFFIXES, Job, run_batch
-    from ..batch.runner import Interrupted
+    from ..batch.signals import Interrupted
 
     formats = tuple(dict.fromkeys(f.strip() for f in args.format.split(",") if f.strip()))
     bad = [f for f in formats if f not in SUFFIXES]
