@@ -7,8 +7,9 @@ what was left with ``reason: deadline``, and whether it finished within the budg
 
 Run ``python -m transnorm.devtools.budget`` (``--help``). The models are the random-weight
 packages of ``shared/models/synthetic-test-only`` (fr and zh), installed in a temporary folder,
-or ``--models-dir``. The HTTP body limit (``TRANSNORM_MAX_BYTES``, 10 MiB) is raised for the run
-to fit a 10 MB JSON response's request; the server's request timeout is the budget plus the margin.
+or ``--models-dir``. For the run the size limit (``TRANSNORM_MAX_BYTES``, 10 MiB by default) is
+raised to four times the document, and the server's request timeout to three times the budget
+plus the margin.
 """
 
 from __future__ import annotations
