@@ -91,3 +91,22 @@ def test_translate_within_sends_only_what_is_still_due():
     results = translate_within(requests, deadlines, translate, clock, slice_size=2)
     assert sent == [["0", "1"], ["2"], ["4", "5"]]
     assert results == ["T0", "T1", "T2", OVERDUE, "T4", "T5"]
+
+
+def test_a_document_of_one_long_sentence_stops_at_its_budget(detector):
+    """One sentence of 128,000 characters without a mark was one request: the engine took it whole,
+    past any budget. Its passages go in slices of 64, and the budget stops between them."""
+    from transnorm.route import PASSAGE
+
+    sentence = "会谈将于下周继续进行官员们在周一的声明中表示双方同意继续对话" * 4300
+    data = sentence[: 5 * 64 * PASSAGE] + "\n"
+    pipeline, engine = _pipeline(detector, timeout=10.0, seconds=4.0)
+    doc = pipeline(data)
+    assert "".join(s.source_text for s in doc.spans) == data  # nothing lost
+    foreign = [s for s in doc.spans if s.lang == "zh"]
+    assert len(foreign) == 5 * 64
+    # Slices sent at 0, 4 and 8 seconds; at 12 the budget has run out.
+    assert [len(sentences) for _, sentences in engine.calls] == [64, 64, 64]
+    assert [s.action for s in foreign] == ["translated"] * 192 + ["untranslated"] * 128
+    assert {s.reason for s in foreign[192:]} == {Reason.DEADLINE}
+    assert not doc.complete

@@ -3,9 +3,10 @@
 :func:`plan_document` takes the decoded text through three passes: it cuts the text into pieces
 (lines, sentences, inline runs of another script, addresses and code, the whitespace between) and
 detects the language of each; it lets a piece whose language the text alone could not settle
-take the language of its neighbours; and it turns each piece into a unit, settled (kept,
-normalized, removed, untranslated) or :class:`Pending` translation with the
-:class:`~transnorm.translate.Request` to send. Units tile the text. Plans are plain picklable data,
+take the language of its neighbours (:mod:`transnorm.context`); and it turns each piece into
+units, settled (kept, normalized, removed, untranslated) or :class:`Pending` translation with the
+:class:`~transnorm.translate.Request` to send, a passage of at most :data:`transnorm.route.PASSAGE`
+characters each (:mod:`transnorm.route`). Units tile the text. Plans are plain picklable data,
 so the translation can happen elsewhere (another thread or process).
 """
 
@@ -15,22 +16,17 @@ import bisect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from . import chrome, htmlpage, segment
+from . import chrome, context, htmlpage, route, segment
+from .context import Piece
 from .decode import Decoded
 from .detect import NO_LANGUAGE, ZXX, Detection, Detector
 from .document import Action, Reason, UpstreamNotice
 from .evidence import to_simplified
 from .htmlpage import LineHint, PageSource
-from .languages import FAMILIES
 from .options import Options
 from .packages import PackageInfo
 from .scripts import is_latin_only
 from .translate import Request
-
-#: How many lines away a neighbour may be and still settle a tentative verdict.
-CONTEXT_LINES = 2
-# When a language has no package of its own: the package that also serves it, and the conversion.
-FALLBACKS = {"zt": ("zh", "t2s"), "pb": ("pt", None), "pt": ("pb", None)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,18 +84,6 @@ class Plan:
         return self.page.reader.text if self.page is not None else self.decoded.text
 
 
-@dataclass(slots=True)
-class _Piece:
-    start: int
-    end: int
-    detection: Detection
-    line: int
-    joins: tuple[segment.Join, ...] = ()
-    reason: Reason | None = None  # address or code: kept verbatim
-    gap: bool = False
-    run: bool = False  # an inline run of another script inside a sentence
-
-
 def plan_document(
     decoded: Decoded,
     options: Options,
@@ -119,7 +103,7 @@ def plan_document(
     else:
         lines, hints = htmlpage.page_lines(page)
     verdicts = chrome.classify(text, lines)
-    pieces: list[_Piece | Unit] = []
+    pieces: list[Piece | Unit] = []
     pos = 0
     for i, line in enumerate(lines):
         _gap(pieces, pos, line.start, i)
@@ -131,7 +115,7 @@ def plan_document(
             pos = line.end
             continue
         if line.code:
-            pieces.append(_Piece(line.start, line.end, NO_LANGUAGE, i, reason=Reason.CODE))
+            pieces.append(Piece(line.start, line.end, NO_LANGUAGE, i, reason=Reason.CODE))
             pos = line.end
             continue
         verdict = verdicts.get(i)
@@ -157,8 +141,8 @@ def plan_document(
         _merge_english(pieces, first)
         pos = line.end
     _gap(pieces, pos, len(text), len(lines))
-    _settle_by_neighbours(pieces)
-    _settle_by_document(pieces, text, detector)
+    context.settle_by_neighbours(pieces)
+    context.settle_by_document(pieces, text, detector)
     for piece in pieces:
         if isinstance(piece, Unit):
             plan.units.append(piece)
@@ -175,14 +159,14 @@ def plan_document(
     return plan
 
 
-def _merge_english(pieces: list[_Piece | Unit], first: int) -> None:
+def _merge_english(pieces: list[Piece | Unit], first: int) -> None:
     """A line that is all English sentences and the spaces between them is one piece (most
     lines of most documents: fewer objects on the fast path)."""
     if len(pieces) - first < 2:
         return
     detection = None
     for piece in pieces[first:]:
-        if not isinstance(piece, _Piece) or piece.joins or piece.reason is not None or piece.run:
+        if not isinstance(piece, Piece) or piece.joins or piece.reason is not None or piece.run:
             return
         if piece.gap:
             continue
@@ -192,7 +176,7 @@ def _merge_english(pieces: list[_Piece | Unit], first: int) -> None:
             detection = piece.detection
     if detection is not None:
         line = pieces[first]
-        pieces[first:] = [_Piece(line.start, pieces[-1].end, detection, line.line)]
+        pieces[first:] = [Piece(line.start, pieces[-1].end, detection, line.line)]
 
 
 def joins_in(joins: tuple[segment.Join, ...], start: int, end: int) -> tuple[segment.Join, ...]:
@@ -206,15 +190,15 @@ def joins_in(joins: tuple[segment.Join, ...], start: int, end: int) -> tuple[seg
 
 
 def _gap(
-    pieces: list[_Piece | Unit], start: int, end: int, line: int, joins: tuple[segment.Join, ...] = ()
+    pieces: list[Piece | Unit], start: int, end: int, line: int, joins: tuple[segment.Join, ...] = ()
 ) -> None:
     """Whitespace between lines or sentences (with the joins of the line that fall in it)."""
     if start < end:
-        pieces.append(_Piece(start, end, NO_LANGUAGE, line, joins_in(joins, start, end), gap=True))
+        pieces.append(Piece(start, end, NO_LANGUAGE, line, joins_in(joins, start, end), gap=True))
 
 
 def _sentence_pieces(
-    pieces: list[_Piece | Unit],
+    pieces: list[Piece | Unit],
     text: str,
     sentence: segment.Sentence,
     detector: Detector,
@@ -240,7 +224,7 @@ def _sentence_pieces(
             detection = detector.detect_latin(body)
         else:
             detection = _detect(detector, body, options)
-        pieces.append(_Piece(start, end, detection, line, joins))
+        pieces.append(Piece(start, end, detection, line, joins))
         return
     cut: list[tuple[int, int, str, Reason | None]] = []  # (start, end, kind, reason)
     pos = start
@@ -258,12 +242,12 @@ def _sentence_pieces(
             # A gloss in another script says which language it is in; its action stays "kept".
             glossed = reason == Reason.GLOSS and not is_latin_only(text[s:e])
             detection = detector.detect(text[s:e]) if glossed else NO_LANGUAGE
-            pieces.append(_Piece(s, e, detection, line, inside, reason))
+            pieces.append(Piece(s, e, detection, line, inside, reason))
         elif not any(c.isalpha() for c in text[s:e]):
-            pieces.append(_Piece(s, e, NO_LANGUAGE, line, inside))
+            pieces.append(Piece(s, e, NO_LANGUAGE, line, inside))
         else:
             detection = detector.detect(text[s:e]) if kind == "run" else host
-            pieces.append(_Piece(s, e, detection, line, inside, run=kind == "run"))
+            pieces.append(Piece(s, e, detection, line, inside, run=kind == "run"))
 
 
 def _detect(detector: Detector, body: str, options: Options) -> Detection:
@@ -273,114 +257,10 @@ def _detect(detector: Detector, body: str, options: Options) -> Detection:
     return Detection(options.source, 1.0) if any(c.isalpha() for c in body) else NO_LANGUAGE
 
 
-def _settle_by_neighbours(pieces: list[_Piece | Unit]) -> None:
-    """A tentative verdict takes the language of the nearest settled piece of the same family
-    (Han among Japanese is Japanese, a short Cyrillic line among Ukrainian is Ukrainian), if one
-    stands within :data:`CONTEXT_LINES` lines; the nearer one wins, the earlier one on a tie.
-    Only foreign sentences settle each other: an inline run in an English sentence neither takes
-    nor gives context."""
-    settled: dict[str, list[tuple[int, int, str]]] = {}
-    for index, piece in enumerate(pieces):
-        if isinstance(piece, _Piece) and not piece.detection.tentative and not piece.run:
-            family = FAMILIES.get(piece.detection.lang)
-            if family:
-                settled.setdefault(family, []).append((index, piece.line, piece.detection.lang))
-    if not settled:
-        return
-    for index, piece in enumerate(pieces):
-        if not isinstance(piece, _Piece) or not piece.detection.tentative or piece.run:
-            continue
-        candidates = settled.get(FAMILIES.get(piece.detection.lang, ""), [])
-        k = bisect.bisect_left(candidates, (index,))
-        near = [c for c in candidates[max(0, k - 1) : k + 1] if abs(c[1] - piece.line) <= CONTEXT_LINES]
-        if near:
-            _, _, lang = min(near, key=lambda c: (abs(c[0] - index), c[0] > index))
-            piece.detection = Detection(lang, piece.detection.confidence)
-
-
-#: Letters of one foreign language that make it the document's (or a paragraph's) language.
-DOCUMENT_LETTERS = 40
-
-
-def _settle_by_document(pieces: list[_Piece | Unit], text: str, detector: Detector) -> None:
-    """What the document already says settles what a sentence alone cannot: in a paragraph
-    (a logical line) where one foreign language holds most of the letters, a sentence named as
-    another language of its script, or as English without English evidence, takes that language
-    when nothing in it rules the language out (:meth:`Detector.plausible`); elsewhere in the
-    document, a short foreign sentence takes the language the document's longer foreign text
-    is in, on the same condition. Inline runs in English sentences take no part."""
-    sentences = [p for p in pieces if isinstance(p, _Piece) and not p.gap and not p.run and p.reason is None]
-    foreign_lines = {p.line for p in sentences if p.detection.lang not in ("en", ZXX, "und")}
-    if not foreign_lines:
-        return  # an English document: nothing to settle
-    # Lengths stand for letters (counting letters would walk every English line in Python).
-    letters = {id(p): p.end - p.start for p in sentences}
-    by_line: dict[int, list[_Piece]] = {}
-    for p in sentences:
-        if p.line in foreign_lines:
-            by_line.setdefault(p.line, []).append(p)
-    document: dict[str, float] = {}
-    for line in by_line.values():
-        weights = _foreign_letters(line, letters)
-        for lang, n in weights.items():
-            document[lang] = document.get(lang, 0) + n
-        # The paragraph's language: a foreign one with most of its letters, English sentences
-        # that show English words counted too ("Yes." does not; a dateline does not).
-        english = sum(
-            letters[id(p)]
-            for p in line
-            if p.detection.lang == "en" and detector.english_evidence(text[p.start : p.end])
-        )
-        lang = _dominant(weights, sum(weights.values()) + english)
-        if lang is None or len(line) < 2:
-            continue
-        for p in line:
-            if p.detection.lang in (lang, ZXX) or not any(c.isalpha() for c in text[p.start : p.end]):
-                continue
-            body = text[p.start : p.end]
-            if p.detection.lang == "en" and detector.english_evidence(body):
-                continue  # English by its own words
-            # A paragraph seldom changes language: only the text's letters or script rule its
-            # language out of another sentence of the paragraph.
-            alternative = detector.plausible(body, lang, p.detection.lang, lenient=True)
-            if alternative is not None:
-                p.detection = alternative
-    lang = _dominant(document)
-    if lang is None:
-        return
-    for p in sentences:
-        d = p.detection
-        if d.lang in (lang, "en", ZXX, "und") or letters[id(p)] >= 60:
-            continue
-        alternative = detector.plausible(text[p.start : p.end], lang, d.lang)
-        if alternative is not None:
-            p.detection = alternative
-
-
-def _foreign_letters(pieces: list[_Piece], letters: dict[int, int]) -> dict[str, float]:
-    """Letters per foreign language, each piece's weighed by its confidence."""
-    weights: dict[str, float] = {}
-    for p in pieces:
-        d = p.detection
-        if d.lang not in ("en", ZXX, "und"):
-            weights[d.lang] = weights.get(d.lang, 0.0) + letters[id(p)] * d.confidence
-    return weights
-
-
-def _dominant(weights: dict[str, float], total: float | None = None) -> str | None:
-    """The language with most of the (weighed) letters -- more than half of ``total`` (default:
-    of the weighed letters), and enough."""
-    if not weights:
-        return None
-    lang, n = max(weights.items(), key=lambda x: x[1])
-    total = sum(weights.values()) if total is None else total
-    return lang if n >= DOCUMENT_LETTERS and n * 2 > total else None
-
-
 def _units(
     units: list[Unit | Pending],
     text: str,
-    piece: _Piece,
+    piece: Piece,
     packages: Mapping[str, PackageInfo],
     options: Options,
 ) -> None:
@@ -391,32 +271,28 @@ def _units(
     if piece.gap or detection.lang in (options.target, ZXX):
         _kept(units, text, start, end, detection, joins, piece.gap)
         return
-    body = text[start:end]
-    package, conversion = _route(detection.lang, packages)
+    package, conversion = route.package_for(detection.lang, packages)
     if package is None:
-        units.append(Unit(start, end, Action.UNTRANSLATED, detection, body, Reason.NO_MODEL))
+        units.append(Unit(start, end, Action.UNTRANSLATED, detection, text[start:end], Reason.NO_MODEL))
         return
-    # The model sees hard-wrapped lines joined.
-    parts, pos = [], start
-    for join in joins:
-        parts += (text[pos : join.start], join.text)
-        pos = join.end
-    query = "".join(parts) + text[pos:end]
-    if conversion == "t2s":
-        query = to_simplified(query)
-    request = Request(package.from_code, query, options.target, options.beam_size, options.alternatives)
-    units.append(Pending(start, end, detection, request, package, conversion))
-
-
-def _route(lang: str, packages: Mapping[str, PackageInfo]) -> tuple[PackageInfo | None, str | None]:
-    """The package that translates ``lang``: its own, else one that also serves it (Traditional
-    Chinese through zh after conversion to Simplified; Brazilian and European Portuguese)."""
-    if lang in packages:
-        return packages[lang], None
-    fallback, conversion = FALLBACKS.get(lang, (None, None))
-    if fallback in packages:
-        return packages[fallback], conversion
-    return None, None
+    pos = start
+    for s, e in route.passages(text, start, end):
+        if pos < s:  # the whitespace where an overlong sentence was cut
+            _kept(units, text, pos, s, NO_LANGUAGE, joins_in(joins, pos, s), gap=True)
+        inside = joins if (s, e) == (start, end) else joins_in(joins, s, e)
+        # The model sees hard-wrapped lines joined.
+        parts, at = [], s
+        for join in inside:
+            parts += (text[at : join.start], join.text)
+            at = join.end
+        query = "".join(parts) + text[at:e]
+        if conversion == "t2s":
+            query = to_simplified(query)
+        request = Request(package.from_code, query, options.target, options.beam_size, options.alternatives)
+        units.append(Pending(s, e, detection, request, package, conversion))
+        pos = e
+    if pos < end:
+        _kept(units, text, pos, end, NO_LANGUAGE, joins_in(joins, pos, end), gap=True)
 
 
 def _kept(

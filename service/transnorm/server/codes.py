@@ -10,7 +10,7 @@ from typing import Any
 
 from ..packages import by_source
 from ..pipeline import Pipeline
-from ..plan import FALLBACKS
+from ..route import FALLBACKS
 
 #: LibreTranslate's names for Argos codes (its ``language.py``), and back (lower-cased).
 ALIASES = {"pb": "pt-BR", "zh": "zh-Hans", "zt": "zh-Hant"}
