@@ -94,11 +94,11 @@ def test_translate_within_sends_only_what_is_still_due():
 
 
 def test_a_document_of_one_long_sentence_stops_at_its_budget(detector):
-    """One sentence of 128,000 characters without a mark was one request: the engine took it whole,
+    """One sentence of 5 × 64 passages without a mark was one request: the engine took it whole,
     past any budget. Its passages go in slices of 64, and the budget stops between them."""
     from transnorm.route import PASSAGE
 
-    sentence = "会谈将于下周继续进行官员们在周一的声明中表示双方同意继续对话" * 4300
+    sentence = "会谈将于下周继续进行官员们在周一的声明中表示双方同意继续对话" * (5 * 64 * PASSAGE // 30 + 1)
     data = sentence[: 5 * 64 * PASSAGE] + "\n"
     pipeline, engine = _pipeline(detector, timeout=10.0, seconds=4.0)
     doc = pipeline(data)

@@ -31,7 +31,7 @@ def _wrapped(words: str, width: int = 70) -> str:
 
 
 def test_a_sentence_far_longer_than_a_passage_is_planned_as_several_requests(fake_pipeline):
-    sentence = " ".join([_RU] * 120)  # ~10,000 characters, not one full stop
+    sentence = " ".join([_RU] * 300)  # ~25,000 characters, not one full stop
     data = f"An English opening line.\n{_wrapped(sentence)}\n"
     plan = fake_pipeline.plan(data)
     pending = plan.pending
@@ -63,7 +63,7 @@ def test_han_without_punctuation_or_spaces_is_cut_between_characters(fake_pipeli
 
 
 def test_a_sentence_as_long_as_a_passage_is_one_request_as_before(fake_pipeline):
-    sentence = ("переговоры продолжатся, " * 40)[: PASSAGE - 1] + "."
+    sentence = ("переговоры продолжатся, " * (PASSAGE // 20))[: PASSAGE - 1] + "."
     assert len(sentence) == PASSAGE
     (pending,) = fake_pipeline.plan(f"Intro.\n{sentence}\n").pending
     assert pending.request.text == sentence
@@ -71,9 +71,9 @@ def test_a_sentence_as_long_as_a_passage_is_one_request_as_before(fake_pipeline)
 
 def test_clause_punctuation_comes_first_then_whitespace():
     text = "a" * 250 + ", " + "b" * 100 + " " + "c" * 350
-    assert passages(text, 0, len(text)) == [(0, 251), (252, 352), (353, len(text))]
+    assert passages(text, 0, len(text), 400) == [(0, 251), (252, 352), (353, len(text))]
     numbers = ("1,000,000 " * 60).strip()  # a comma inside a number is not a clause
-    assert all(numbers[s:e].endswith("0") for s, e in passages(numbers, 0, len(numbers)))
+    assert all(numbers[s:e].endswith("0") for s, e in passages(numbers, 0, len(numbers), 400))
 
 
 # Letters, clause marks, whitespace and what makes one grapheme of several code points.

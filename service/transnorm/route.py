@@ -20,14 +20,14 @@ from .packages import PackageInfo
 # When a language has no package of its own: the package that also serves it, and the conversion.
 FALLBACKS = {"zt": ("zh", "t2s"), "pb": ("pt", None), "pt": ("pb", None)}
 
-#: The longest passage, in characters, that one request carries. Argos models have 256 to 512
-#: positions (``loaded.py`` reads them); SentencePiece makes a token of 3 to 5 Latin letters and of
-#: 1 to 2 Han characters, so 400 characters are about 100 tokens of French and at most 400 of
-#: Chinese: a passage fits a model's positions (or is cut once more by the engine), takes well
-#: under a second to translate, and 64 of them (a slice between two looks at the clock,
-#: ``translate.DEADLINE_SLICE``) are 25,600 characters. Nearly every real sentence is shorter and
-#: is sent whole, as before.
-PASSAGE = 400
+#: The longest passage, in characters, that one request carries. It bounds the work between two
+#: looks at the clock (64 passages, ``translate.DEADLINE_SLICE``) so that the document's time budget
+#: holds for a document of one endless sentence; it is not a model limit (the engine cuts what exceeds
+#: a model's 256 to 512 positions itself). 1,000 characters are about 250 tokens of French (3 to 5
+#: letters a SentencePiece token) and 500 to 1,000 of Chinese: news sentences are nearly all shorter
+#: and are sent whole, as before; a longer one is cut at clause punctuation, where a translation
+#: loses least.
+PASSAGE = 1000
 
 # Where a long sentence is cut first: after clause punctuation, else at whitespace.
 # (A Latin comma only before whitespace: 1,000 is one number.)
