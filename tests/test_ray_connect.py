@@ -44,3 +44,28 @@ def test_no_cluster_at_the_address_names_our_flag_not_rays(calls):
     assert "TRANSNORM_RAY_ADDRESS" in message and "ray start --head" in message
     assert "`--address`" not in message and "RAY_ADDRESS environment" not in message
     assert "_node_ip_address" not in calls[0]  # a cluster's own address is its business
+
+
+def test_an_address_where_nothing_listens_fails_at_once_without_ray(calls):
+    """Regression: a stale cluster address was retried by Ray for over 6 minutes (10 measured); now
+    the run looks first and stops with our message, before ray.init."""
+    import socket
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]  # closed again below: nothing listens there
+    for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
+        with pytest.raises(TransnormError, match="no Ray cluster answers there"):
+            transnorm_ray.connect(Settings(ray_address=address))
+    assert calls == []
+
+
+def test_an_address_that_answers_goes_to_ray(calls):
+    import socket
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        address = f"127.0.0.1:{listening.getsockname()[1]}"
+        transnorm_ray.connect(Settings(ray_address=address))
+    assert calls[0]["address"] == address

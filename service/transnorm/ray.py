@@ -19,8 +19,11 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+import socket
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import ray
@@ -37,6 +40,28 @@ from .options import Options
 from .pipeline import Pipeline
 from .settings import Settings
 
+#: How long a cluster's address may take to accept a connection before the run gives up on it.
+CONNECT_SECONDS = 10.0
+
+
+def _answers(address: str, timeout: float) -> bool:
+    """Whether something accepts TCP connections at a Ray address (``host:port``, ``ray://host:port``,
+    or ``auto``: the cluster this machine last started; Ray itself answers at once when there is none,
+    and decides about other forms)."""
+    if address == "auto":
+        try:
+            address = (Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster").read_text().strip()
+        except OSError:
+            return True
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return True
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
 
 def connect(settings: Settings) -> None:
     """Join ``settings.batch.ray_address``, or start Ray on this machine (once per process)."""
@@ -46,6 +71,9 @@ def connect(settings: Settings) -> None:
     # Ray started here listens on the loopback interface only (its default is every interface).
     local = {} if address else {"_node_ip_address": "127.0.0.1"}
     try:
+        # Ray retries an address that does not answer for many minutes: look first, briefly.
+        if address and not _answers(address, CONNECT_SECONDS):
+            raise ConnectionError(address)
         ray.init(
             address=address, include_dashboard=False, log_to_driver=False, configure_logging=False, **local
         )
