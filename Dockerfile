@@ -29,7 +29,7 @@ RUN /opt/venv/bin/transnorm models setup --offline \
 # --strip-debug, and only where there is debug information: a wider strip rewrites the
 # wheel-repaired libraries (numpy.libs, …) and breaks them. Then prove what is left still
 # normalizes and serves.
-RUN /opt/venv/bin/pip uninstall -y -q minisbd onnxruntime flatbuffers protobuf sacremoses joblib regex \
+RUN /opt/venv/bin/pip uninstall -y -q minisbd onnxruntime flatbuffers protobuf sacremoses joblib \
  && find /opt/venv/lib/python3*/site-packages/numpy -depth -type d -name tests -exec rm -rf {} + \
  && find /opt/venv -type f -name "*.so*" | while read -r lib; do \
         if readelf -S "$lib" | grep -q '\.debug_info'; then strip --strip-debug "$lib" || exit 1; fi; done \
