@@ -159,7 +159,7 @@ def page_lines(src: PageSource) -> tuple[list[segment.Line], list[LineHint]]:
         while pos <= end:
             nl = text.find("\n", pos, end)
             stop = end if nl < 0 else nl
-            s, e = _trim(text, pos, stop)
+            s, e = segment.trim(text, pos, stop)
             if s < e:
                 lines.append(segment.Line(s, e))
                 hints.append(hint)
@@ -271,11 +271,3 @@ def nested_attributes(
         if j >= 0 and outer[j][0] <= s and e <= outer[j][1]:
             found.append(k)
     return found
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end

@@ -103,7 +103,7 @@ def lines(text: str) -> list[Line]:
     while pos <= n:
         nl = text.find("\n", pos)
         end = n if nl < 0 else nl
-        s, e = _trim(text, pos, end)
+        s, e = trim(text, pos, end)
         if s < e:
             fence = text.startswith(("```", "~~~"), s)
             physical.append((s, e, fenced or fence))
@@ -142,7 +142,8 @@ def lines(text: str) -> list[Line]:
     return out
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+def trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """``start``, ``end`` moved inwards past whitespace."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -202,7 +203,7 @@ def sentences(text: str, line: Line) -> list[Sentence]:
     joins = _Within([(j.start, j.end, j) for j in line.joins])
     spans = _Within([(v[0], v[1], v) for v in verbatim])
     for s, e in cuts:
-        s, e = _trim(text, s, e)
+        s, e = trim(text, s, e)
         if s < e:
             out.append(_sentence(text, s, e, tuple(joins.take(s, e)), tuple(spans.take(s, e)), latin))
     return out
