@@ -216,7 +216,7 @@ def test_markers_none_leaves_only_lang_en_spans(pipeline, case):
     assert len(added) >= sum(1 for s in doc.spans if s.action == Action.TRANSLATED and s.attribute is None)
 
 
-@pytest.mark.parametrize("case", [c for c in _pages() if c.values[0][1] in MENUS])
+@pytest.mark.parametrize("case", [c for c in _pages() if c.values[0] and c.values[0][1] in MENUS])
 def test_language_menus_are_chrome_and_untouched(pipeline, case):
     data = _data(case)
     doc = pipeline(data, Options())
