@@ -136,10 +136,8 @@ def _open(
     source: Path,
     job: Job,
     state: RunState,
-    pipeline: Pipeline,
-    jobs: int,
     follow_symlinks: bool,
-    pool_factory: PoolFactory | None,
+    start_pool: Callable[[], Pool],
     stop: StopSignals,
 ) -> None:
     """Take over a dead run's leftovers, find the inputs, open the report and start the pool."""
@@ -150,7 +148,7 @@ def _open(
         run.removed = state.remove_leftovers()
         run.entries = list(find_inputs(source, job.out, follow_symlinks))
         run.report = Report(job.out, len(run.entries), state.tmp)
-        run.pool = (pool_factory or (lambda j, s, p: LocalPool(j, s, p, max(1, jobs))))(job, state, pipeline)
+        run.pool = start_pool()
     finally:
         stop.release()  # a signal that came while setting up stops the run here
 
@@ -212,7 +210,8 @@ def _locked(
     failure: Exception | None = None
     run = _Opened()
     try:
-        _open(run, source, job, state, pipeline, jobs, follow_symlinks, pool_factory, stop)
+        make = pool_factory or (lambda j, s, p: LocalPool(j, s, p, max(1, jobs)))
+        _open(run, source, job, state, follow_symlinks, lambda: make(job, state, pipeline), stop)
         _feed(run, job, state, pipeline, records, stop, on_record)
     except Interruption as exc:
         interrupted = str(exc)
