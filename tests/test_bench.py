@@ -31,6 +31,13 @@ def test_translation_section_compares_like_with_like(real_settings):
         result["ctranslate2"],
         result["argostranslate"],
     )
+    # The limit is the faster of the raw call's two ways (CTranslate2's thread defaults, and
+    # transnorm's own threads with the batch split between the replicas).
+    ways = result["ctranslate2_ways"]
+    assert set(ways) == {"ctranslate2_defaults", "replica_per_core"}
+    assert raw["sentences_per_s"] == max(w["sentences_per_s"] for w in ways.values())
+    assert raw == {**ways[raw["way"]], "way": raw["way"]}
+    assert result["threads"] == {"inter": os.cpu_count() or 1, "intra": 1}
     # The raw call and argostranslate get exactly the sentences transnorm sent, token for token.
     assert ours["sentences"] == raw["sentences"] == argos["sentences"] > 0 and argos["same_sentences"]
     assert argos["source_tokens"] == result["source_tokens"] and argos["beam_size"] >= 1

@@ -392,3 +392,14 @@ def test_a_short_english_sentence_in_a_mostly_english_paragraph_stays_english(fa
     yes = next(s for s in doc.spans if s.source_text.startswith("Yes"))
     assert yes.lang == "en" and yes.action == "kept"
     assert [s.source_text for s in doc.spans if s.lang not in ("en", "zxx")] == [foreign]
+
+
+def test_in_process_engine_gets_one_replica_per_core_unless_threads_are_set(tmp_path, detector):
+    """The library's own engine runs as the translation process's does (docs/benchmarks.md: on
+    2 cores CTranslate2's default threads made the same sentences 2× slower)."""
+    import os
+
+    default = Pipeline(Settings(models_dir=tmp_path), detector=detector).engine.settings
+    assert (default.inter_threads, default.intra_threads) == (os.cpu_count() or 1, 1)
+    chosen = Pipeline(Settings(models_dir=tmp_path, intra_threads=2), detector=detector).engine.settings
+    assert (chosen.inter_threads, chosen.intra_threads) == (1, 2)

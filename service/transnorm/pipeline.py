@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
@@ -77,7 +78,9 @@ class Pipeline:
         if engine is None:
             from .engine import ArgosEngine
 
-            engine = ArgosEngine(self.settings.pipeline)
+            # This process translates: its engine gets the cores (one replica each, as the
+            # translation process's), unless the threads were set.
+            engine = ArgosEngine(self.settings.on_cores(os.cpu_count() or 1).pipeline)
         self.engine = engine
         self.detector = detector or Detector(self.settings.pipeline.languages)
 

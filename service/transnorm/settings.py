@@ -96,7 +96,10 @@ class PipelineSettings(_Section):
     beam_size: int = Field(2, ge=1, le=16, description="beam size")
     compute_type: ComputeType = Field("int8", description="CTranslate2 compute type")
     intra_threads: int = Field(
-        0, ge=0, description="CTranslate2 threads per translation (0: CTranslate2 decides)"
+        0,
+        ge=0,
+        description="CTranslate2 threads per translation (0, with inter_threads 1: one replica per core, "
+        "one thread each)",
     )
     inter_threads: int = Field(1, ge=1, description="CTranslate2 translations run in parallel per model")
     max_batch_tokens: int = Field(
