@@ -100,6 +100,29 @@ def test_runtime_path_imports_no_development_tool_and_no_ray(real_settings):
     assert r.stdout.decode().strip() == "[]"
 
 
+def test_the_html_parser_is_imported_by_the_first_page_not_by_text(real_settings):
+    """Start-up of a process that reads text: the HTML stack (turbohtml, ``transnorm.markup``,
+    ~70 ms) is imported only when a page comes."""
+    code = textwrap.dedent(
+        """
+        import sys, transnorm
+        from transnorm.render import render
+        html = ('turbohtml', 'transnorm.markup', 'transnorm.htmlspans')
+        doc = transnorm.normalize('Hi. 科尔图诺夫。'.encode())
+        render(doc, 'html'); render(doc, 'text')
+        print(sorted(m for m in html if m in sys.modules))
+        render(transnorm.normalize('<!doctype html><p>Hi. 科尔。</p>'.encode()), 'html')
+        print(sorted(m for m in html if m in sys.modules))
+        """
+    )
+    env = {**os.environ, "TRANSNORM_MODELS_DIR": str(real_settings.pipeline.models_dir)}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    text_run, page_run = r.stdout.decode().splitlines()
+    assert text_run == "[]"
+    assert page_run == "['transnorm.htmlspans', 'transnorm.markup', 'turbohtml']"
+
+
 def test_plan_translate_assemble_is_written_once():
     """Only pipeline.py calls the planning and assembly stages; every shell goes through
     Pipeline.normalize_many (or the pipeline's __call__); the translation process translates

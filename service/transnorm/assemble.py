@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from . import htmlspans, quality
+from . import quality
 from .decode import Decoded
 from .detect import ZXX
 from .document import Action, Document, EngineRef, Reason, Span
@@ -77,6 +77,8 @@ def assemble(
     if plan.page is None:
         spans = _in_source(_spans(units, text), d)
     else:
+        from . import htmlspans  # the HTML stack only for pages (start-up of text-only processes)
+
         spans, page = htmlspans.page_spans(plan.page, _in_source(_spans(units, text), plan.page.reader))
         source_info.update(htmlspans.source_info(plan.page))
         warnings.extend(htmlspans.warnings(plan.page))

@@ -15,16 +15,18 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import markup, segment
+from . import segment
 from .charsets import decode_html
 from .decode import Decoded, normalize
 from .detect import ZXX, Detection, Detector
 from .document import Reason
-from .markup import ATTRIBUTE_KINDS, Page
 from .options import Options
 from .scripts import is_latin_only
+
+if TYPE_CHECKING:
+    from .markup import Block, Page
 
 # A page: <!doctype html> or <html> first, after a BOM, whitespace, comments and an XML declaration.
 _SNIFF = re.compile(
@@ -92,6 +94,9 @@ def read_page(data: bytes | str, charset: str | None = None, errors: str = "stri
     """Decode and read a page; ``charset`` stands for an HTTP Content-Type's (the BOM wins over it, it wins
     over the page's ``<meta charset>``). Raises :class:`~transnorm.errors.CharsetError`."""
     decoded = decode_html(data, f"text/html; charset={charset}" if charset else None, errors)
+    # The parser (turbohtml) is imported by the first page, not by every process that reads text.
+    from . import markup
+
     page = markup.extract(decoded.raw)
     text, edits = normalize(page.text)
     reader = Decoded(text, decoded.bytes, decoded.bytes_sha256, raw=page.text, edits=edits)
@@ -167,7 +172,9 @@ def page_lines(src: PageSource) -> tuple[list[segment.Line], list[LineHint]]:
     return lines, hints
 
 
-def _hint(src: PageSource, block: markup.Block) -> LineHint:
+def _hint(src: PageSource, block: Block) -> LineHint:
+    from .markup import ATTRIBUTE_KINDS
+
     keep = None
     if block.chrome is not None:
         keep = _CHROME_REASONS.get(block.chrome.what, block.chrome.reason)

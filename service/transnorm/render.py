@@ -19,7 +19,6 @@ from __future__ import annotations
 import html
 
 from .document import Action, Document, Span, printable, to_json
-from .htmlspans import write_page
 
 FORMAT_MEDIA_TYPES = {
     "json": "application/json",
@@ -35,7 +34,7 @@ def render(doc: Document, fmt: str = "json", markers: str = "none", pretty: bool
     if fmt == "text":
         return render_text(doc, markers)
     if fmt == "html":
-        return write_page(doc.page, markers != "none")[0] if doc.page is not None else render_html(doc)
+        return _write_page(doc, markers)[0] if doc.page is not None else render_html(doc)
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -43,8 +42,15 @@ def render_bytes(doc: Document, fmt: str = "json", markers: str = "none", pretty
     """:func:`render` as bytes: UTF-8, except an HTML page as ``html``, which is in its own charset (every
     byte outside the translated passages the input's)."""
     if fmt == "html" and doc.page is not None:
-        return write_page(doc.page, markers != "none")[1]
+        return _write_page(doc, markers)[1]
     return render(doc, fmt, markers, pretty).encode("utf-8")
+
+
+def _write_page(doc: Document, markers: str) -> tuple[str, bytes]:
+    from .htmlspans import write_page  # the HTML stack only for pages (start-up of text-only processes)
+
+    assert doc.page is not None
+    return write_page(doc.page, markers != "none")
 
 
 def media_type(doc: Document, fmt: str) -> str:
