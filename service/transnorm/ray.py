@@ -9,6 +9,8 @@ files alike), or :meth:`~transnorm.pipeline.Pipeline.pipe` on the rows of a data
 (:func:`normalize_dataset`). Nothing else in transnorm imports this module, so the base install
 never imports Ray.
 
+Ray started here ends with the process that started it, even after kill -9 (see :func:`connect`).
+
 Inputs and outputs must be where every node can reach them (a shared file system, or object
 storage for datasets); each node needs transnorm and the models (baked into the image, or on a
 shared path given as ``TRANSNORM_MODELS_DIR``).
@@ -16,8 +18,10 @@ shared path given as ``TRANSNORM_MODELS_DIR``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import pickle
 import socket
 import tempfile
@@ -28,6 +32,7 @@ from typing import Any
 
 import ray
 
+from .batch import reaper
 from .batch.inputs import Work
 from .batch.job import Job
 from .batch.parquet import result_row as _row
@@ -64,19 +69,30 @@ def _answers(address: str, timeout: float) -> bool:
 
 
 def connect(settings: Settings) -> None:
-    """Join ``settings.batch.ray_address``, or start Ray on this machine (once per process)."""
+    """Join ``settings.batch.ray_address``, or start Ray on this machine (once per process).
+
+    Ray started here ends with this process, however it ends: a watchdog
+    (:mod:`transnorm.batch.reaper`) started first ends the session's processes once this one has
+    gone, even after kill -9. A cluster joined (``--ray-address``, ``RAY_ADDRESS``) is left alone.
+    """
     if ray.is_initialized():
         return
     address = settings.batch.ray_address or None
+    here = address is None and not os.environ.get("RAY_ADDRESS")  # else ray.init joins RAY_ADDRESS
     # Ray started here listens on the loopback interface only (its default is every interface).
-    local = {} if address else {"_node_ip_address": "127.0.0.1"}
+    local = {"_node_ip_address": "127.0.0.1"} if here else {}
     try:
         # Ray retries an address that does not answer for many minutes: look first, briefly.
         if address and not _answers(address, CONNECT_SECONDS):
             raise ConnectionError(address)
-        ray.init(
-            address=address, include_dashboard=False, log_to_driver=False, configure_logging=False, **local
-        )
+        with reaper.tied_to_this_process() if here else contextlib.nullcontext():
+            ray.init(
+                address=address,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+                **local,
+            )
     except ConnectionError:  # exit 1, as any run that could not start (Ray's text names its own flag)
         raise TransnormError(
             f"--ray-address {address}: no Ray cluster answers there; start one (ray start --head), "
