@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -278,7 +279,7 @@ def test_parquet_batch_counts_what_failed_and_goes_through_the_runner(tmp_path, 
     assert rows["r0"]["error"] is None and json.loads(rows["r1"]["error"])["status"] == 400
 
 
-# -- kill -9 of the driver (issue 23) ------------------------------------------------------------
+# -- kill -9 of the driver, a dead actor, and what a successful run prints (issue 23) ----------
 
 HOOK = Path(__file__).resolve().parent / "fault_hook"
 
@@ -423,3 +424,40 @@ def test_kill_9_of_the_driver_ends_the_ray_session_it_started(tmp_path, real_set
     finally:
         run.close()
     run.rerun_finishes()
+
+
+def test_a_dead_actor_ends_the_run_with_an_error_and_a_rerun_does_the_rest(tmp_path, real_settings):
+    """Actors are not restarted (a restart would retry for ever a chunk that kills its actor, and
+    makes Ray log an error line on every run): the run stops with exit 1 and says why."""
+    run = _HeldRun(tmp_path, real_settings.pipeline.models_dir)
+    try:
+        os.kill(run.actor(), signal.SIGKILL)
+        assert run.driver.wait(timeout=300) == 1
+        # Ray Data logs the ActorDiedError with its traceback first; ours is the last word.
+        last = run.stderr.read_text().splitlines()[-1]
+        assert last.startswith("transnorm: a Ray actor died while normalizing a chunk of inputs")
+        summary = json.loads((run.out / "summary.json").read_text())
+        assert "a Ray actor died" in summary["error"] and summary["ok"] < 40
+    finally:
+        run.close()
+    run.rerun_finishes()
+
+
+def test_a_successful_ray_run_prints_no_error_line(tmp_path, real_settings):
+    """Regression (issue 23): every --engine ray run printed Ray's error-level line
+    ``core_worker.cc:… has constructor arguments in the object store and max_restarts > 0``."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(4):
+        (src / f"doc{i}.txt").write_text(f"Report {i}.\n第{i}次会谈在莫斯科举行。\n")
+    env = {
+        "TRANSNORM_MODELS_DIR": str(real_settings.pipeline.models_dir),
+        "TRANSNORM_COMPUTE_TYPE": "float32",
+    }
+    r = run_cli(["batch", str(src), "--out", str(tmp_path / "out"), "--engine", "ray"], env=env)
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.decode(errors="replace").splitlines()
+    # Ray's C++ lines read "[date time,ms E pid tid] file.cc:line: …"; its Python ones "… ERROR …".
+    errors = [x for x in lines if re.search(r"^\[[^]]* [EF] \d+ \d+\]|\.cc:\d+|\bERROR\b|Traceback", x)]
+    assert errors == []
+    assert lines[-1].startswith("transnorm batch: 4 entries: 4 written")
