@@ -5,12 +5,17 @@ TRANSNORM_REQUIRE_RAY, so these run there rather than skip."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -272,3 +277,187 @@ def test_parquet_batch_counts_what_failed_and_goes_through_the_runner(tmp_path, 
     assert json.loads((tmp_path / "bad" / "summary.json").read_text())["failed_lines"] == 1
     rows = _rows(tmp_path / "bad" / "bad.parquet.results.parquet")
     assert rows["r0"]["error"] is None and json.loads(rows["r1"]["error"])["status"] == 400
+
+
+# -- kill -9 of the driver, a dead actor, and what a successful run prints (issue 23) ----------
+
+HOOK = Path(__file__).resolve().parent / "fault_hook"
+
+
+def _proc(pid: int) -> tuple[str, int, int] | None:
+    """A process's state, parent and start time (which tells it from a later one with its pid)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return fields[0], int(fields[1]), int(fields[19])
+
+
+def _processes() -> dict[int, tuple[str, int, int]]:
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (info := _proc(int(entry.name))) is not None:
+            found[int(entry.name)] = info
+    return found
+
+
+def _descendants(root: int) -> dict[int, int]:
+    """Every process under ``root`` (pid: start time)."""
+    table = _processes()
+    found, parents = {}, {root}
+    while parents:
+        children = {pid for pid, (_, ppid, _) in table.items() if ppid in parents and pid not in found}
+        found.update({pid: table[pid][2] for pid in children})
+        parents = children
+    return found
+
+
+def _using(folder: Path) -> dict[int, int]:
+    """Every process with a file open under ``folder`` (a Ray session's logs and sockets)."""
+    found = {}
+    for pid, (_, _, start) in _processes().items():
+        try:
+            links = [os.readlink(f) for f in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:
+            continue
+        if any(link.startswith(f"{folder}/") for link in links):
+            found[pid] = start
+    return found
+
+
+def _running(processes: dict[int, int]) -> dict[int, str]:
+    """Those of ``processes`` still running (pid: name); a zombie has ended."""
+    alive = {}
+    for pid, start in processes.items():
+        info = _proc(pid)
+        if info is not None and info[2] == start and info[0] != "Z":
+            with contextlib.suppress(OSError):
+                alive[pid] = Path(f"/proc/{pid}/comm").read_text().strip()
+    return alive
+
+
+def _until(condition, seconds: float) -> bool:  # type: ignore[no-untyped-def]
+    """Whether ``condition()`` came true within a bounded wait (a bound on failure, not a timing)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _sessions() -> set[Path]:
+    return set((Path(tempfile.gettempdir()) / "ray").glob("session_2*"))
+
+
+class _HeldRun:
+    """A Ray batch of 40 files held at a known moment: its one actor waits for ever in its first
+    translation (``hang-in-the-engine`` of tests/fault_hook). Kills what is left of it on exit."""
+
+    def __init__(self, tmp_path: Path, models: Path) -> None:
+        self.src, self.out, self.flag = tmp_path / "in", tmp_path / "out", tmp_path / "flag"
+        self.src.mkdir()
+        for i in range(40):
+            (self.src / f"doc{i:02d}.txt").write_text(f"Report {i}.\n第{i}次会谈在莫斯科举行。\n")
+        self.env = {"TRANSNORM_MODELS_DIR": str(models), "TRANSNORM_COMPUTE_TYPE": "float32"}
+        hooked = {
+            "PYTHONPATH": os.pathsep.join(p for p in (str(HOOK), os.environ.get("PYTHONPATH")) if p),
+            "TESTS_BATCH_FAULT": "hang-in-the-engine",
+            "TESTS_BATCH_FAULT_FLAG": str(self.flag),
+        }
+        self.stderr = tmp_path / "stderr"
+        before = _sessions()
+        argv = ["batch", str(self.src), "--out", str(self.out), "--engine", "ray", "--actors", "1"]
+        with self.stderr.open("wb") as stderr:
+            self.driver = subprocess.Popen(
+                [sys.executable, "-m", "transnorm", *argv],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                cwd=ROOT,
+                env={**os.environ, **self.env, **hooked},
+            )
+        self.session: dict[int, int] = {}
+        try:
+            held = _until(lambda: self.actor() is not None or self.driver.poll() is not None, 300)
+            assert held and self.driver.poll() is None, self.stderr.read_text()[-3000:]
+            (folder,) = [s for s in _sessions() - before if s.name.endswith(f"_{self.driver.pid}")]
+            # The session's processes: under the driver (Ray's own and their children), and any
+            # other with a file open in the session's folder.
+            self.session = {**_descendants(self.driver.pid), **_using(folder)}
+            assert self.actor() in self.session
+        except BaseException:
+            self.close()
+            raise
+
+    def actor(self) -> int | None:
+        """The pid of the actor held in its translation, once it is."""
+        with contextlib.suppress(OSError, ValueError):
+            return int(self.flag.read_text())
+        return None
+
+    def close(self) -> None:
+        for pid in [self.driver.pid, *_running(self.session)]:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        self.driver.wait()
+
+    def rerun_finishes(self) -> None:
+        """A later run (the local engine: quicker) takes over and writes every input."""
+        r = run_cli(["batch", str(self.src), "--out", str(self.out)], env=self.env)
+        assert r.returncode == 0, r.stderr
+        summary = json.loads((self.out / "summary.json").read_text())
+        assert summary["failed"] == 0 and summary["ok"] + summary["unchanged"] == 40
+        assert len(list(self.out.glob("doc*.txt.json"))) == 40
+
+
+def test_kill_9_of_the_driver_ends_the_ray_session_it_started(tmp_path, real_settings):
+    """Regression (issue 23): the OOM killer's kill -9 of a driver left Ray's agents running (for
+    60 s here, until they gave up on the dead GCS; the workers for a few seconds)."""
+    run = _HeldRun(tmp_path, real_settings.pipeline.models_dir)
+    try:
+        names = set(_running(run.session).values())
+        assert {"gcs_server", "raylet"} <= names and len(run.session) >= 5, names
+        run.driver.kill()
+        assert run.driver.wait() == -signal.SIGKILL
+        ended = _until(lambda: not _running(run.session), 20)
+        assert ended, f"still running after the driver's kill -9: {_running(run.session)}"
+    finally:
+        run.close()
+    run.rerun_finishes()
+
+
+def test_a_dead_actor_ends_the_run_with_an_error_and_a_rerun_does_the_rest(tmp_path, real_settings):
+    """Actors are not restarted (a restart would retry for ever a chunk that kills its actor, and
+    makes Ray log an error line on every run): the run stops with exit 1 and says why."""
+    run = _HeldRun(tmp_path, real_settings.pipeline.models_dir)
+    try:
+        os.kill(run.actor(), signal.SIGKILL)
+        assert run.driver.wait(timeout=300) == 1
+        # Ray Data logs the ActorDiedError with its traceback first; ours is the last word.
+        last = run.stderr.read_text().splitlines()[-1]
+        assert last.startswith("transnorm: a Ray actor died while normalizing a chunk of inputs")
+        summary = json.loads((run.out / "summary.json").read_text())
+        assert "a Ray actor died" in summary["error"] and summary["ok"] < 40
+    finally:
+        run.close()
+    run.rerun_finishes()
+
+
+def test_a_successful_ray_run_prints_no_error_line(tmp_path, real_settings):
+    """Regression (issue 23): every --engine ray run printed Ray's error-level line
+    ``core_worker.cc:… has constructor arguments in the object store and max_restarts > 0``."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(4):
+        (src / f"doc{i}.txt").write_text(f"Report {i}.\n第{i}次会谈在莫斯科举行。\n")
+    env = {
+        "TRANSNORM_MODELS_DIR": str(real_settings.pipeline.models_dir),
+        "TRANSNORM_COMPUTE_TYPE": "float32",
+    }
+    r = run_cli(["batch", str(src), "--out", str(tmp_path / "out"), "--engine", "ray"], env=env)
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.decode(errors="replace").splitlines()
+    # Ray's C++ lines read "[date time,ms E pid tid] file.cc:line: …"; its Python ones "… ERROR …".
+    errors = [x for x in lines if re.search(r"^\[[^]]* [EF] \d+ \d+\]|\.cc:\d+|\bERROR\b|Traceback", x)]
+    assert errors == []
+    assert lines[-1].startswith("transnorm batch: 4 entries: 4 written")

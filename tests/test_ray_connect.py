@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 ray = pytest.importorskip("ray")
 
 from transnorm import Settings  # noqa: E402
 from transnorm import ray as transnorm_ray  # noqa: E402
+from transnorm.batch import reaper  # noqa: E402
 from transnorm.errors import TransnormError  # noqa: E402
 
 RAYS_MESSAGE = (
@@ -17,13 +20,23 @@ RAYS_MESSAGE = (
 
 
 @pytest.fixture
-def calls(monkeypatch):
+def watched(monkeypatch) -> list[str]:
+    """The marks whose watchdog was started (none is: the list stands in for them)."""
+    marks: list[str] = []
+    monkeypatch.setattr(reaper, "watch", marks.append)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    return marks
+
+
+@pytest.fixture
+def calls(monkeypatch, watched):
+    """``ray.init``'s arguments, each with the mark (if any) its processes would carry."""
     seen: list[dict] = []
     monkeypatch.setattr(ray, "is_initialized", lambda: False)
     monkeypatch.setattr(ray.data.DataContext, "get_current", lambda: type("C", (), {})())
 
     def init(**kwargs):
-        seen.append(kwargs)
+        seen.append({**kwargs, "mark": os.environ.get(reaper.MARK)})
         if kwargs.get("address") == "auto":
             raise ConnectionError(RAYS_MESSAGE)
 
@@ -69,3 +82,24 @@ def test_an_address_that_answers_goes_to_ray(calls):
         address = f"127.0.0.1:{listening.getsockname()[1]}"
         transnorm_ray.connect(Settings(ray_address=address))
     assert calls[0]["address"] == address
+
+
+def test_ray_started_here_is_marked_and_watched_before_it_starts(calls, watched):
+    """Regression (issue 23): kill -9 of a driver left Ray's agents running. The processes of a Ray
+    started here carry a mark whose watchdog was started first; the driver itself does not."""
+    transnorm_ray.connect(Settings())
+    assert len(watched) == 1 and calls[0]["mark"] == watched[0]
+    assert reaper.MARK not in os.environ
+
+
+def test_a_cluster_joined_is_never_marked_nor_watched(calls, watched, monkeypatch):
+    import socket
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        transnorm_ray.connect(Settings(ray_address=f"127.0.0.1:{listening.getsockname()[1]}"))
+    monkeypatch.setenv("RAY_ADDRESS", "127.0.0.1:6379")  # ray.init joins it when no address is given
+    transnorm_ray.connect(Settings())
+    assert [c["mark"] for c in calls] == [None, None] and watched == []
+    assert "_node_ip_address" not in calls[1]  # that cluster's address is its business

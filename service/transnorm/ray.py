@@ -9,6 +9,15 @@ files alike), or :meth:`~transnorm.pipeline.Pipeline.pipe` on the rows of a data
 (:func:`normalize_dataset`). Nothing else in transnorm imports this module, so the base install
 never imports Ray.
 
+An actor that dies is not restarted (``max_restarts=0``; Ray Data's default is without limit):
+Ray Data hands every actor its context and function as object-store references, and Ray logs an
+error-level ``core_worker.cc`` line for every such actor that may restart, on every run, even when
+none dies (ray-project/ray#57733, #53727); a restarting actor also retries for ever a chunk that
+kills it. So a dead actor ends a batch with an error, its summary and report say what was done,
+and running it again does the rest; :func:`normalize_dataset` takes ``restarts`` to choose.
+
+Ray started here ends with the process that started it, even after kill -9 (see :func:`connect`).
+
 Inputs and outputs must be where every node can reach them (a shared file system, or object
 storage for datasets); each node needs transnorm and the models (baked into the image, or on a
 shared path given as ``TRANSNORM_MODELS_DIR``).
@@ -16,18 +25,23 @@ shared path given as ``TRANSNORM_MODELS_DIR``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import pickle
 import socket
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import ray
+from ray.util.annotations import RayDeprecationWarning
 
+from .batch import reaper
 from .batch.inputs import Work
 from .batch.job import Job
 from .batch.parquet import result_row as _row
@@ -64,19 +78,30 @@ def _answers(address: str, timeout: float) -> bool:
 
 
 def connect(settings: Settings) -> None:
-    """Join ``settings.batch.ray_address``, or start Ray on this machine (once per process)."""
+    """Join ``settings.batch.ray_address``, or start Ray on this machine (once per process).
+
+    Ray started here ends with this process, however it ends: a watchdog
+    (:mod:`transnorm.batch.reaper`) started first ends the session's processes once this one has
+    gone, even after kill -9. A cluster joined (``--ray-address``, ``RAY_ADDRESS``) is left alone.
+    """
     if ray.is_initialized():
         return
     address = settings.batch.ray_address or None
+    here = address is None and not os.environ.get("RAY_ADDRESS")  # else ray.init joins RAY_ADDRESS
     # Ray started here listens on the loopback interface only (its default is every interface).
-    local = {} if address else {"_node_ip_address": "127.0.0.1"}
+    local = {"_node_ip_address": "127.0.0.1"} if here else {}
     try:
         # Ray retries an address that does not answer for many minutes: look first, briefly.
         if address and not _answers(address, CONNECT_SECONDS):
             raise ConnectionError(address)
-        ray.init(
-            address=address, include_dashboard=False, log_to_driver=False, configure_logging=False, **local
-        )
+        with reaper.tied_to_this_process() if here else contextlib.nullcontext():
+            ray.init(
+                address=address,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+                **local,
+            )
     except ConnectionError:  # exit 1, as any run that could not start (Ray's text names its own flag)
         raise TransnormError(
             f"--ray-address {address}: no Ray cluster answers there; start one (ray start --head), "
@@ -87,6 +112,15 @@ def connect(settings: Settings) -> None:
     # Ray Data's progress lines on stderr go; its warnings and errors stay.
     for name in [n for n in logging.root.manager.loggerDict if n.startswith("ray")] + ["ray", "ray.data"]:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _map_batches(dataset: ray.data.Dataset, fn: Any, restarts: int, **options: Any) -> ray.data.Dataset:
+    """``dataset.map_batches(fn, **options)`` on actors restarted at most ``restarts`` times."""
+    with warnings.catch_warnings():
+        # Ray 2.60 deprecates map_batches' Ray remote arguments (to be removed in 2.64) but has
+        # no named max_restarts yet (ray-project/ray#65227): a note for us, not our users.
+        warnings.simplefilter("ignore", RayDeprecationWarning)
+        return dataset.map_batches(fn, max_restarts=restarts, **options)
 
 
 def _cpus() -> int:
@@ -136,17 +170,26 @@ class RayPool:
         connect(self.job.settings)
         self.actors = min(_actors(self.job.settings), max(1, len(works) // self.chunk + 1))
         dataset = ray.data.from_items([{"work": pickle.dumps(w)} for w in works])
-        results = dataset.map_batches(
+        results = _map_batches(
+            dataset,
             _chunk_actor(self.job, self.state),
+            restarts=0,  # see the module's docstring
             batch_size=self.chunk,
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=self.actors),
             num_cpus=1,
         )
-        for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
-            self.nodes.update(str(n) for n in batch["node"])
-            for line in batch["record"]:
-                yield Record(**json.loads(line))
+        try:
+            for batch in results.iter_batches(batch_size=None, batch_format="numpy"):
+                self.nodes.update(str(n) for n in batch["node"])
+                for line in batch["record"]:
+                    yield Record(**json.loads(line))
+        except ray.exceptions.RayActorError as exc:
+            raise TransnormError(
+                "a Ray actor died while normalizing a chunk of inputs (out of memory, or its node "
+                "was lost), which ends the run: the report has what was done, and running the same "
+                "command again does the rest"
+            ) from exc
 
     def describe(self) -> dict[str, Any]:
         return {"name": "ray", "actors": self.actors, "nodes": len(self.nodes)}
@@ -187,12 +230,18 @@ def normalize_dataset(
     settings: Settings | None = None,
     actors: int | None = None,
     batch_size: int = 32,
+    restarts: int = 0,
 ) -> ray.data.Dataset:
     """Normalize a dataset's ``text_column`` (str or bytes) on Ray actors.
 
     Returns a dataset with the columns ``id``, ``result`` (the transnorm JSON document, as a
     string), ``error`` (RFC 9457 problem details as a string, for a row that could not be
     normalized; the others go on) and ``complete``. Rows keep their order within a block.
+
+    An actor that dies ends the dataset's execution with Ray's ``ActorDiedError`` unless
+    ``restarts`` lets it be restarted that many times (``-1``: without limit, Ray Data's default),
+    its batches retried; then Ray logs an error-level line as the actors start, even when none
+    dies (ray-project/ray#57733).
     """
     settings = settings or Settings.from_env()
     if not isinstance(options, Options):
@@ -201,8 +250,10 @@ def normalize_dataset(
     # One CPU stays free for the dataset's reading and writing tasks, or they would wait for ever
     # behind actors that wait for their input.
     actors = min(actors or settings.batch.actors or _cpus(), max(1, _cpus() - 1))
-    return dataset.map_batches(
+    return _map_batches(
+        dataset,
         _DocumentActor,
+        restarts=restarts,
         fn_constructor_args=(
             json.loads(settings.model_dump_json()),
             options.to_dict(),

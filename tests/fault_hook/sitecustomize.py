@@ -7,7 +7,9 @@ file made when it has):
   is killed (SIGKILL) before the answer goes back, so the answer goes to a closed socket;
 - ``sigterm-group-in-the-engine``: the first time the engine translates, the whole process
   group gets SIGTERM (as from ``timeout`` or a container stop); ``sigterm-main-in-the-engine``:
-  the main process alone gets it (``kill PID``) while its workers wait for their sentences.
+  the main process alone gets it (``kill PID``) while its workers wait for their sentences;
+- ``hang-in-the-engine``: the first process to translate (a Ray actor, say) writes its pid to
+  the flag file and then waits for ever, until it is killed: a run held at a known moment.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import importlib.machinery
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 _MAIN = os.getpid()
@@ -73,11 +76,26 @@ def _sigterm_first(group: bool):  # type: ignore[no-untyped-def]
     return wrap
 
 
+def _hang_first(translate):  # type: ignore[no-untyped-def]
+    def wrapper(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        try:  # the first process anywhere, the main one included (a Ray actor has no "main")
+            claimed = os.open(_FLAG, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except (FileExistsError, FileNotFoundError):
+            return translate(self, *args, **kwargs)
+        os.write(claimed, f"{os.getpid()}\n".encode())
+        os.close(claimed)
+        threading.Event().wait()  # until killed
+        return None
+
+    return wrapper
+
+
 #: fault → (module, class, method, wrapper)
 _FAULTS = {
     "kill-workers-while-translating": ("transnorm.engine", "ArgosEngine", "translate", _kill_workers_first),
     "sigterm-group-in-the-engine": ("transnorm.engine", "ArgosEngine", "translate", _sigterm_first(True)),
     "sigterm-main-in-the-engine": ("transnorm.engine", "ArgosEngine", "translate", _sigterm_first(False)),
+    "hang-in-the-engine": ("transnorm.engine", "ArgosEngine", "translate", _hang_first),
 }
 
 
