@@ -14,6 +14,7 @@ import fcntl
 import socket
 import struct
 import termios
+from collections.abc import Callable
 from typing import Any
 
 import gevent
@@ -55,8 +56,9 @@ class Connection:
         self.deadline: Deadline | None = None
         self._writing = False
         self.expired = False
-        #: Called with the first bytes of a request (to start its header deadline).
-        self.on_first_bytes: Any = None
+        #: Called with the connection on the first bytes of a request (to start its header
+        #: deadline); it is given the connection rather than holding it, so no cycle is made.
+        self.on_first_bytes: Callable[[Connection], None] | None = None
         self.received = 0  # bytes of the current request
         self.sent = 0  # bytes ever sent on this connection
         self._response_start = 0
@@ -139,13 +141,15 @@ class Connection:
                 raise DeadlineExceeded("the request did not arrive in time")
             try:
                 data = self.sock.recv(size)
+                break
             except BlockingIOError:
-                self._hub.wait(self._reader)
-                continue
-            break
+                pass
+            # Waited for outside the except block: a waiting greenlet would hold the exception
+            # and its traceback for as long as it waits.
+            self._hub.wait(self._reader)
         if data:
             if self.received == 0 and self.on_first_bytes is not None:
-                self.on_first_bytes()
+                self.on_first_bytes(self)
             self.received += len(data)
             if self.deadline is not None:
                 self.deadline.moved += len(data)
@@ -197,6 +201,8 @@ class Connection:
             try:
                 count = self.sock.send(view)
             except BlockingIOError:
+                count = 0
+            if not count:
                 self._hub.wait(self._writer)
                 continue
             view = view[count:]

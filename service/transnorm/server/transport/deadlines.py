@@ -67,7 +67,11 @@ class Sweeper:
     def _run(self) -> None:
         while True:
             gevent.sleep(TICK)
-            now = time.monotonic()
-            for watched in tuple(self.waiting):
-                if not watched.check(now):
-                    self.waiting.discard(watched)
+            self.sweep(time.monotonic())
+
+    def sweep(self, now: float) -> None:
+        """Check every waiting connection (a function of its own: while the sweeper sleeps, its
+        frame holds none of them)."""
+        for watched in tuple(self.waiting):
+            if not watched.check(now):
+                self.waiting.discard(watched)

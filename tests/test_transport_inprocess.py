@@ -1,0 +1,153 @@
+"""The evented worker's connection handling in this process (gevent's loop on this thread, clients
+in OS threads), where what it leaves behind can be inspected: a connection, however it ends,
+leaves no reference cycle for the cyclic garbage collector."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import socket
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gevent
+import pytest
+from gevent.threadpool import ThreadPool
+from gunicorn.config import Config
+from gunicorn.glogging import Logger
+from transnorm.server.transport import Worker
+from transnorm.server.transport.deadlines import Sweeper
+from transnorm.settings import ServiceSettings, Settings
+
+HEADERS = "Host: t\r\nContent-Type: text/plain\r\n"
+
+
+def _app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+    body = environ["wsgi.input"].read()
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body) + 3))])
+    return [b"ok:" + body]
+
+
+@contextlib.contextmanager
+def served(**service: Any) -> Iterator[tuple[tuple[str, int], Worker]]:
+    """The transport worker's connection path on a loopback listener, in this process."""
+    cfg = Config()
+    cfg.set("keepalive", 1)
+    worker = Worker.__new__(Worker)  # its gunicorn life (signals, the arbiter) is not wanted here
+    worker.cfg, worker.log, worker.wsgi, worker.alive = cfg, Logger(cfg), _app, True
+    worker.settings = Settings(service=ServiceSettings(**service))
+    worker.connections, worker.refusing, worker.events, worker.cap = {}, 0, Counter(), 100
+    worker._cut = defaultdict(_NullCounter)
+    worker.sweeper = Sweeper()
+    worker.pool = ThreadPool(2)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    listener.setblocking(False)
+    worker.sweeper.start()
+    acceptor = gevent.spawn(worker._accept, listener)
+    try:
+        yield listener.getsockname(), worker
+    finally:
+        acceptor.kill()
+        for greenlet in list(worker.connections.values()):
+            greenlet.kill()
+        worker.sweeper.stop()
+        worker.pool.kill()
+        listener.close()
+        gevent.sleep(0.05)  # the sweeper ends on the loop's next turn
+
+
+class _NullCounter:
+    def inc(self) -> None:
+        pass
+
+
+def client(address: tuple[str, int], *steps: bytes | float) -> tuple[threading.Thread, list[bytes]]:
+    """A client in an OS thread: sends each bytes step, sleeps each float step, then reads until
+    the server closes. What it read is in the list once the thread has ended."""
+    received: list[bytes] = []
+
+    def run() -> None:
+        with socket.create_connection(address, timeout=30) as sock:
+            for step in steps:
+                if isinstance(step, bytes):
+                    sock.sendall(step)
+                else:
+                    time.sleep(step)
+            with contextlib.suppress(OSError):
+                while data := sock.recv(65536):
+                    received.append(data)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, received
+
+
+def wait_for(done: Callable[[], bool]) -> None:
+    """Run the event loop until ``done()`` (a guard against a hang, not a measure of time)."""
+    until = time.monotonic() + 30
+    while not done():
+        assert time.monotonic() < until, "the worker did not get there"
+        gevent.sleep(0.02)
+
+
+def cyclic_garbage() -> Counter[str]:
+    """The transport's and gunicorn's objects only the cyclic garbage collector would free."""
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        gc.collect()
+        kinds = Counter(
+            f"{type(o).__module__}.{type(o).__qualname__}"
+            for o in gc.garbage
+            if type(o).__module__.startswith(("transnorm.server", "gunicorn.http", "socket", "gevent"))
+            or isinstance(o, BaseException)
+        )
+    finally:
+        gc.garbage.clear()
+        gc.set_debug(0)
+        gc.collect()  # the cycles found are freed now (the first collection only saved them)
+    return kinds
+
+
+SLOW = 0.6  # past the 0.3 s deadlines below, with a sweep (0.25 s) to spare
+
+#: How a connection goes: what the client sends (bytes) and waits (seconds); what it gets.
+CASES: dict[str, tuple[tuple[bytes | float, ...], list[bytes]]] = {
+    "idle, closed silently": ((), []),
+    "slow headers, 408": ((b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Slow: a", SLOW), [b"408"]),
+    "slow body, 408": (
+        (f"POST /x HTTP/1.1\r\n{HEADERS}Content-Length: 10\r\n\r\nab".encode(), SLOW),
+        [b"408"],
+    ),
+    "slow chunked body, 408": (
+        (f"POST /x HTTP/1.1\r\n{HEADERS}Transfer-Encoding: chunked\r\n\r\n1\r\na\r\n".encode(), SLOW),
+        [b"408"],
+    ),
+    "chunked body answered, then idle": (
+        (f"POST /x HTTP/1.1\r\n{HEADERS}Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n".encode(),),
+        [b"200"],
+    ),
+    "answered, then idle": ((b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",), [b"200"]),
+    "malformed, 400": ((b"GET /healthz HTTP/1.1\r\nHost: t\r\nBad Header\r\n\r\n",), [b"400"]),
+}
+
+
+@pytest.mark.parametrize(("steps", "statuses"), CASES.values(), ids=CASES.keys())
+def test_a_connection_leaves_no_reference_cycles(steps, statuses):
+    """Each connection's objects are freed as soon as it ends: none waits for a full collection
+    (which, with thousands of connections held, walks all of them)."""
+    with served(header_timeout=0.3, body_timeout=0.3) as (address, worker):
+        cyclic_garbage()
+        thread, received = client(address, *steps)
+        wait_for(lambda: not (thread.is_alive() or worker.connections or worker.sweeper.waiting))
+        garbage = cyclic_garbage()
+        assert not garbage, dict(garbage)
+    assert statuses_of(b"".join(received)) == statuses
+
+
+def statuses_of(answer: bytes) -> list[bytes]:
+    return [line.split(b" ")[1] for line in answer.split(b"\r\n") if line.startswith(b"HTTP/1.1 ")]
