@@ -151,3 +151,19 @@ def test_a_connection_leaves_no_reference_cycles(steps, statuses):
 
 def statuses_of(answer: bytes) -> list[bytes]:
     return [line.split(b" ")[1] for line in answer.split(b"\r\n") if line.startswith(b"HTTP/1.1 ")]
+
+
+def test_the_worker_freezes_what_it_loaded_and_collects_the_young_less_often():
+    from transnorm.server.transport.worker import GC_YOUNG, tune_collector
+
+    threshold = gc.get_threshold()
+    loaded = object.__new__(type("Loaded", (), {}))  # a container, tracked by the collector
+    try:
+        tune_collector()
+        assert gc.get_threshold() == (GC_YOUNG, *threshold[1:])
+        assert gc.get_freeze_count() > 0
+        assert not any(o is loaded for o in gc.get_objects())  # frozen: out of every generation
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+    assert any(o is loaded for o in gc.get_objects())
