@@ -1,6 +1,7 @@
 """The evented worker's connection handling in this process (gevent's loop on this thread, clients
 in OS threads), where what it leaves behind can be inspected: a connection, however it ends,
-leaves no reference cycle for the cyclic garbage collector."""
+leaves no reference cycle for the cyclic garbage collector; and the sweeper that enforces every
+deadline, driven by hand."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from gevent.threadpool import ThreadPool
 from gunicorn.config import Config
 from gunicorn.glogging import Logger
 from transnorm.server.transport import Worker
-from transnorm.server.transport.deadlines import Sweeper
+from transnorm.server.transport.connection import Connection
+from transnorm.server.transport.deadlines import TICK, Deadline, DeadlineExceeded, Sweeper
 from transnorm.settings import ServiceSettings, Settings
 
 HEADERS = "Host: t\r\nContent-Type: text/plain\r\n"
@@ -143,7 +145,7 @@ def test_a_connection_leaves_no_reference_cycles(steps, statuses):
     with served(header_timeout=0.3, body_timeout=0.3) as (address, worker):
         cyclic_garbage()
         thread, received = client(address, *steps)
-        wait_for(lambda: not (thread.is_alive() or worker.connections or worker.sweeper.waiting))
+        wait_for(lambda: not (thread.is_alive() or worker.connections or len(worker.sweeper)))
         garbage = cyclic_garbage()
         assert not garbage, dict(garbage)
     assert statuses_of(b"".join(received)) == statuses
@@ -167,3 +169,84 @@ def test_the_worker_freezes_what_it_loaded_and_collects_the_young_less_often():
         gc.unfreeze()
         gc.set_threshold(*threshold)
     assert any(o is loaded for o in gc.get_objects())
+
+
+class _Watched:
+    """A connection as the sweeper sees it: its deadline falls at ``at``."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self.looks: list[float] = []
+
+    def check(self, now: float) -> float | None:
+        self.looks.append(now)
+        return None if now >= self.at else self.at
+
+
+def test_the_sweeper_looks_at_a_connection_when_its_deadline_may_have_come():
+    sweeper = Sweeper()
+    t0 = time.monotonic()
+    steady, extended, closed = _Watched(t0 + 1.0), _Watched(t0 + 1.0), _Watched(t0 + 1.0)
+    for watched in (steady, extended, closed):
+        sweeper.watch(watched, watched.at)
+    sweeper.forget(closed)
+    sweeper.sweep(t0 + 0.75)
+    assert steady.looks == extended.looks == [] and len(sweeper) == 2
+    extended.at = t0 + 3.0  # bytes arrived: its deadline moved
+    sweeper.sweep(t0 + 1.0 + TICK)
+    assert steady.looks == extended.looks == [t0 + 1.0 + TICK] and len(sweeper) == 1
+    for now in (t0 + 2.0, t0 + 2.5, t0 + 3.0 + TICK):
+        sweeper.sweep(now)
+    assert extended.looks == [t0 + 1.0 + TICK, t0 + 3.0 + TICK] and len(sweeper) == 0
+    assert closed.looks == []
+
+
+def test_the_sweeper_keeps_the_sooner_of_two_looks():
+    sweeper = Sweeper()
+    t0 = time.monotonic()
+    watched = _Watched(t0 + 1.0)
+    sweeper.watch(watched, t0 + 5.0)
+    sweeper.watch(watched, t0 + 1.0)  # a new deadline, sooner
+    sweeper.watch(watched, t0 + 9.0)  # and one later: the sooner look stays
+    sweeper.sweep(t0 + 1.0 + TICK)
+    assert watched.looks == [t0 + 1.0 + TICK] and len(sweeper) == 0
+
+
+def test_a_response_nobody_reads_is_looked_at_a_few_times_then_cut_at_its_deadline():
+    """Flushing a response waits for the client's acknowledgements; nothing wakes the worker
+    when they come, so they are looked at after a tick, then ever less often (a client that never
+    reads costs a few looks), and never after the write deadline."""
+    sweeper = Sweeper()
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        reader = socket.socket()
+        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        reader.connect(listener.getsockname())
+        server, addr = listener.accept()
+        server.setblocking(False)
+        conn = Connection(server, addr, sweeper)
+        looks: list[float] = []
+        check = conn.check
+        conn.check = lambda now: looks.append(now) or check(now)  # type: ignore[method-assign]
+        t0 = time.monotonic()
+        conn.start_response(Deadline(10.0, 500))
+
+        def respond() -> str:
+            conn.sendall(b"x" * 200_000)
+            conn.release()
+            try:
+                conn.flush()
+            except DeadlineExceeded:
+                return "cut"
+            return "flushed"
+
+        flushing = gevent.spawn(respond)
+        now = t0
+        while not flushing.dead and now < t0 + 30:
+            now += TICK
+            sweeper.sweep(now)
+            gevent.sleep(0.001)
+        reader.close()
+        conn.close()
+    assert flushing.value == "cut"
+    assert t0 + 10 <= now <= t0 + 10 + 200_000 / 500 + TICK  # cut when its deadline fell
+    assert 5 <= len(looks) <= 15, looks  # not one each of the 40-odd ticks
