@@ -32,6 +32,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 from .hostile_clients import KIND_NAMES, Plan, clients_process, raise_open_files
 from .hostile_measure import (
@@ -96,8 +97,15 @@ async def run(plan: Plan, url: str, pid: int | None = None, nice: int = 10) -> R
     probing.join(10)
     clients.join(10)
     wall = time.monotonic() - started - 1.0
+    server_seconds = server_cpu(pid) - cpu_start if pid is not None else None
+    opened = sum(s.opened for s in stats.values())
     cpu = {
-        "server_seconds": round(server_cpu(pid) - cpu_start, 1) if pid is not None else None,
+        "server_seconds": None if server_seconds is None else round(server_seconds, 1),
+        # Runs last as long as a starved harness takes: per connection they compare.
+        "server_ms_per_connection": (
+            round(1000 * server_seconds / opened, 2) if server_seconds is not None and opened else None
+        ),
+        "hostile_connections": opened,
         "harness_seconds": round(harness_seconds, 1),
         "wall_seconds": round(wall, 1),
         "load_average": round(os.getloadavg()[0], 1),
@@ -136,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         "--nice", type=int, default=10, help="how much lower the hostile clients' priority is"
     )
     parser.add_argument("--serve-args", default="", help="with --start: extra `transnorm serve` arguments")
+    parser.add_argument("--server-log", type=Path, help="with --start: write the server's output here")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
@@ -146,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     for clients in args.clients:
         plan = Plan(clients=clients, kinds=kinds, hold=args.hold, ramp=args.ramp, min_rate=args.min_rate)
         if args.start:
-            with serve(tuple(args.serve_args.split())) as (base, proc):
+            with serve(tuple(args.serve_args.split()), log=args.server_log) as (base, proc):
                 report = asyncio.run(run(plan, base, proc.pid, args.nice))
         else:
             report = asyncio.run(run(plan, args.url, args.pid, args.nice))

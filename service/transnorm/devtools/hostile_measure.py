@@ -231,7 +231,8 @@ def format_report(report: Report, title: str = "") -> str:
     c = report.cpu
     if c.get("server_seconds") is not None:
         lines.append(
-            f"CPU: server {c['server_seconds']} s, harness {c['harness_seconds']} s "
+            f"CPU: server {c['server_seconds']} s ({c['server_ms_per_connection']} ms per hostile "
+            f"connection, {c['hostile_connections']} opened), harness {c['harness_seconds']} s "
             f"over {c['wall_seconds']} s "
             f"(machine load average {c['load_average']} on {os.cpu_count()} cores)"
         )

@@ -14,12 +14,14 @@ import fcntl
 import socket
 import struct
 import termios
+import time
+from collections.abc import Callable
 from typing import Any
 
 import gevent
 from gevent.event import Event
 
-from .deadlines import Deadline, DeadlineExceeded, Sweeper
+from .deadlines import TICK, Deadline, DeadlineExceeded, Sweeper
 
 #: The most one recv asks for (gunicorn asks for up to 1 MiB: a buffer that size, every time).
 RECV_BYTES = 64 * 1024
@@ -33,6 +35,10 @@ HOLD_BYTES = 64 * 1024
 #: this long (at most LINGER_BYTES), so that the client reads the answer rather than a reset.
 LINGER_SECONDS = 2.0
 LINGER_BYTES = 256 * 1024
+#: While a response is flushed, the client's acknowledgements are looked at after a tick, then
+#: twice as long each time, up to FLUSH_POLL_MAX seconds (nothing wakes the worker when the
+#: kernel's send queue empties): a client that does not read costs a few looks, not one a tick.
+FLUSH_POLL_MAX = 2.0
 
 _INT = struct.Struct("i")
 
@@ -55,8 +61,9 @@ class Connection:
         self.deadline: Deadline | None = None
         self._writing = False
         self.expired = False
-        #: Called with the first bytes of a request (to start its header deadline).
-        self.on_first_bytes: Any = None
+        #: Called with the connection on the first bytes of a request (to start its header
+        #: deadline); it is given the connection rather than holding it, so no cycle is made.
+        self.on_first_bytes: Callable[[Connection], None] | None = None
         self.received = 0  # bytes of the current request
         self.sent = 0  # bytes ever sent on this connection
         self._response_start = 0
@@ -65,6 +72,7 @@ class Connection:
         self._lowat = 1
         self._held: list[bytes] | None = None
         self._flushed: Event | None = None
+        self._flush_poll = TICK
 
     # -- deadlines ------------------------------------------------------------------------------
 
@@ -72,32 +80,40 @@ class Connection:
         """Bound what the connection does next by ``deadline`` (None: nothing is bounded)."""
         self.deadline = deadline
         self._writing = writing
-        if deadline is not None:
-            self._sweeper.waiting.add(self)
+        if deadline is None:
+            self._sweeper.forget(self)
+        else:
+            self._sweeper.watch(self, deadline.at())
 
-    def check(self, now: float) -> bool:
-        """The sweeper's look: cut the connection if its deadline has passed; False when there
-        is nothing left to watch."""
+    def check(self, now: float) -> float | None:
+        """The sweeper's look: cut the connection if its deadline has passed; else when to look
+        again (None: nothing left to watch). Bytes moved only push a deadline later, so a look
+        before the deadline as last known is never needed."""
         deadline = self.deadline
         if deadline is None or self.expired:
-            return False
-        if self._flushed is not None:
+            return None
+        flushing = self._flushed
+        if flushing is not None:
             left = self.unacknowledged()
             deadline.moved = self.sent - self._response_start - left
             if not left:
-                self._flushed.set()
-                return False
-        if now < deadline.at():
-            return True
-        if self._writing:
-            deadline.moved = self.sent - self._response_start - self.unacknowledged()
-            extra = 0
-        else:
-            extra = self.pending()
-        if now < deadline.at(extra):
-            return True
-        self.expire()
-        return False
+                flushing.set()
+                return None
+        at = deadline.at()
+        if now >= at:
+            if self._writing:
+                if flushing is None:
+                    deadline.moved = self.sent - self._response_start - self.unacknowledged()
+                at = deadline.at()
+            else:
+                at = deadline.at(self.pending())
+            if now >= at:
+                self.expire()
+                return None
+        if flushing is None:
+            return at
+        poll, self._flush_poll = self._flush_poll, min(2 * self._flush_poll, FLUSH_POLL_MAX)
+        return min(at, now + poll)
 
     def expire(self) -> None:
         """The deadline has passed: what waits on the socket raises :class:`DeadlineExceeded`."""
@@ -139,13 +155,15 @@ class Connection:
                 raise DeadlineExceeded("the request did not arrive in time")
             try:
                 data = self.sock.recv(size)
+                break
             except BlockingIOError:
-                self._hub.wait(self._reader)
-                continue
-            break
+                pass
+            # Waited for outside the except block: a waiting greenlet would hold the exception
+            # and its traceback for as long as it waits.
+            self._hub.wait(self._reader)
         if data:
             if self.received == 0 and self.on_first_bytes is not None:
-                self.on_first_bytes()
+                self.on_first_bytes(self)
             self.received += len(data)
             if self.deadline is not None:
                 self.deadline.moved += len(data)
@@ -197,6 +215,8 @@ class Connection:
             try:
                 count = self.sock.send(view)
             except BlockingIOError:
+                count = 0
+            if not count:
                 self._hub.wait(self._writer)
                 continue
             view = view[count:]
@@ -208,7 +228,8 @@ class Connection:
         if self.deadline is None or not self.unacknowledged():
             return
         self._flushed = Event()
-        self._sweeper.waiting.add(self)
+        self._flush_poll = 2 * TICK
+        self._sweeper.watch(self, time.monotonic() + TICK)
         try:
             self._flushed.wait()
         finally:
@@ -264,6 +285,7 @@ class Connection:
 
     def close(self) -> None:
         self.deadline = None
+        self._sweeper.forget(self)
         self._reader.close()
         self._writer.close()
         self.sock.close()

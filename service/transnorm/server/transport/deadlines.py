@@ -1,8 +1,10 @@
 """Deadlines: when a transfer must be done, and one sweep per worker that enforces them all.
 
-A connection waiting on its socket arms no timer of its own: :class:`Sweeper` looks at every
-waiting connection each :data:`TICK` seconds, so 10,000 slow clients cost one timer, not one
-per read. A deadline is therefore enforced within a tick of when it falls.
+A connection waiting on its socket arms no timer of its own: :class:`Sweeper` keeps each one in
+the slot of the tick when its deadline, as known, falls (a timing wheel) and looks at the slot
+each :data:`TICK` seconds, so 10,000 slow clients cost one timer, not one per read, and a
+connection is looked at when its deadline may have come, not every tick. A deadline is
+enforced within a tick of when it falls.
 """
 
 from __future__ import annotations
@@ -45,17 +47,41 @@ class Deadline:
 
 
 class Watched(Protocol):
-    def check(self, now: float) -> bool:
-        """Enforce the deadline at ``now``; False once there is nothing left to watch."""
+    def check(self, now: float) -> float | None:
+        """Enforce the deadline at ``now``: when to look again (``time.monotonic()``), or None
+        once there is nothing left to watch."""
         ...
 
 
 class Sweeper:
-    """Checks the connections that wait, every :data:`TICK` seconds, in one greenlet."""
+    """Looks at each watched connection when its deadline may have come, in one greenlet."""
 
     def __init__(self) -> None:
-        self.waiting: set[Watched] = set()
+        self._slots: dict[int, set[Watched]] = {}
+        self._slot_of: dict[Watched, int] = {}
+        self._swept = int(time.monotonic() / TICK)  # every slot up to this one has been looked at
         self._greenlet: gevent.Greenlet | None = None
+
+    def __len__(self) -> int:
+        """How many connections are watched."""
+        return len(self._slot_of)
+
+    def watch(self, watched: Watched, at: float) -> None:
+        """Look at ``watched`` at ``at`` (within a tick after), or sooner if it was due sooner."""
+        slot = max(int(at / TICK), self._swept + 1)
+        current = self._slot_of.get(watched)
+        if current is not None:
+            if current <= slot:
+                return
+            self._slots[current].discard(watched)
+        self._slots.setdefault(slot, set()).add(watched)
+        self._slot_of[watched] = slot
+
+    def forget(self, watched: Watched) -> None:
+        """Stop watching ``watched`` (it closed: the wheel holds no closed connection)."""
+        slot = self._slot_of.pop(watched, None)
+        if slot is not None:
+            self._slots[slot].discard(watched)
 
     def start(self) -> None:
         self._greenlet = gevent.spawn(self._run)
@@ -67,7 +93,16 @@ class Sweeper:
     def _run(self) -> None:
         while True:
             gevent.sleep(TICK)
-            now = time.monotonic()
-            for watched in tuple(self.waiting):
-                if not watched.check(now):
-                    self.waiting.discard(watched)
+            self.sweep(time.monotonic())
+
+    def sweep(self, now: float) -> None:
+        """Look at every connection whose slot has come (a function of its own: while the
+        sweeper sleeps, its frame holds none of them)."""
+        due = int(now / TICK)
+        while self._swept < due:
+            self._swept += 1
+            for watched in self._slots.pop(self._swept, ()):
+                del self._slot_of[watched]
+                again = watched.check(now)
+                if again is not None:
+                    self.watch(watched, again)

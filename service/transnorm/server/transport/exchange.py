@@ -89,15 +89,18 @@ class _ClientGone(Exception):
 
 class _RequestClock:
     """Arms the deadline of a request's headers on ``conn``: from now for the first request; for
-    the next ones, the keep-alive wait first, and the headers' deadline from their first byte."""
+    the next ones, the keep-alive wait first, and the headers' deadline from their first byte.
+
+    It holds no reference to the connection (which holds it): a cycle per connection would leave
+    each closed connection to the cyclic garbage collector."""
 
     def __init__(self, service: ServiceSettings, conn: Connection, first: bool, keepalive: float) -> None:
-        self.service, self.conn = service, conn
+        self.service = service
         conn.received = 0
         self.limit = time.monotonic() + service.request_timeout
         if first:
             conn.watch(self._headers_deadline())
-            conn.on_first_bytes = self._busy
+            conn.on_first_bytes = _busy
         else:
             conn.state = "idle"
             conn.watch(Deadline(keepalive, 1, None, 0))
@@ -107,13 +110,14 @@ class _RequestClock:
         s = self.service
         return Deadline(s.header_timeout, s.min_rate, self.limit, 2 * s.header_timeout)
 
-    def _busy(self) -> None:
-        self.conn.state = "busy"
-
-    def start(self) -> None:
+    def start(self, conn: Connection) -> None:
         self.limit = time.monotonic() + self.service.request_timeout
-        self.conn.watch(self._headers_deadline())
-        self.conn.state = "busy"
+        conn.watch(self._headers_deadline())
+        conn.state = "busy"
+
+
+def _busy(conn: Connection) -> None:
+    conn.state = "busy"
 
 
 def serve(worker: Worker, listener_name: Any, conn: Connection) -> bool:
@@ -125,7 +129,7 @@ def serve(worker: Worker, listener_name: Any, conn: Connection) -> bool:
             return False
         clock = _RequestClock(worker.settings.service, conn, served == 0, worker.cfg.keepalive)
         if served and parser.unreader.buf.getbuffer().nbytes:  # pipelined: already here
-            clock.start()
+            clock.start(conn)
         try:
             req = next(parser)
         except (StopIteration, NoMoreData):
@@ -251,13 +255,19 @@ def read_body(
                 return spool, True  # the app answers 413 (it reads past its limit)
     except (DeadlineExceeded, ParseException) as exc:
         spool.close()
-        return FailedBody(exc), True
+        # Without its traceback, whose frames (the callers' too) would hold this body: a cycle.
+        return FailedBody(exc.with_traceback(None)), True
     except (NoMoreData, OSError):
         spool.close()
         raise _ClientGone from None
     finally:
         conn.end_body()
         conn.watch(None)
+        reader = req.body.reader
+        if isinstance(reader, ChunkedReader):
+            # It refers back to the request, and its parser (a generator) to it: cycles, each
+            # connection's to the cyclic garbage collector. Neither is used once the body is in.
+            reader.parser = reader.req = None
     if length and total < length:
         spool.close()
         raise _ClientGone
