@@ -135,6 +135,9 @@ class Worker(GeventWorker):
 
     def run(self) -> None:
         tune_collector()
+        # Else each connection's greenlet records the stack and tree that spawned it, for
+        # debugging tools that nothing here uses.
+        gevent.config.track_greenlet_tree = False
         self.pool = ThreadPool(self.settings.service.http_threads)
         self._metrics()
         self.sweeper.start()
