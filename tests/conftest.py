@@ -16,6 +16,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -334,3 +335,13 @@ def readme_blocks(path: Path = ROOT / "README.md") -> list[ReadmeBlock]:
             )
         )
     return blocks
+
+
+def until(condition: Callable[[], bool], seconds: float = 30.0, pause: float = 0.05) -> bool:
+    """Whether ``condition()`` came true within a bounded wait (a bound on failure, not a timing)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(pause)
+    return True

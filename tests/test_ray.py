@@ -15,11 +15,10 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, until
 from htmlpages import own_page
 
 pytestmark = pytest.mark.slow  # Ray clusters
@@ -336,16 +335,6 @@ def _running(processes: dict[int, int]) -> dict[int, str]:
     return alive
 
 
-def _until(condition, seconds: float) -> bool:  # type: ignore[no-untyped-def]
-    """Whether ``condition()`` came true within a bounded wait (a bound on failure, not a timing)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
 def _sessions() -> set[Path]:
     return set((Path(tempfile.gettempdir()) / "ray").glob("session_2*"))
 
@@ -378,7 +367,7 @@ class _HeldRun:
             )
         self.session: dict[int, int] = {}
         try:
-            held = _until(lambda: self.actor() is not None or self.driver.poll() is not None, 300)
+            held = until(lambda: self.actor() is not None or self.driver.poll() is not None, 300, pause=0.1)
             assert held and self.driver.poll() is None, self.stderr.read_text()[-3000:]
             (folder,) = [s for s in _sessions() - before if s.name.endswith(f"_{self.driver.pid}")]
             # The session's processes: under the driver (Ray's own and their children), and any
@@ -419,7 +408,7 @@ def test_kill_9_of_the_driver_ends_the_ray_session_it_started(tmp_path, real_set
         assert {"gcs_server", "raylet"} <= names and len(run.session) >= 5, names
         run.driver.kill()
         assert run.driver.wait() == -signal.SIGKILL
-        ended = _until(lambda: not _running(run.session), 20)
+        ended = until(lambda: not _running(run.session), 20, pause=0.1)
         assert ended, f"still running after the driver's kill -9: {_running(run.session)}"
     finally:
         run.close()

@@ -9,10 +9,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from conftest import until
 from transnorm.batch import reaper
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc (Linux)")
@@ -34,16 +34,6 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _until(condition, seconds: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
-    """Whether ``condition()`` came true within a bounded wait (a bound on failure, not a timing)."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def _waiting(env: dict[str, str] | None = None) -> subprocess.Popen:
     """A process that waits on its standard input for as long as nobody kills it."""
     return subprocess.Popen(["cat"], stdin=subprocess.PIPE, env=env)
@@ -63,7 +53,7 @@ def test_the_watchdog_ends_the_marked_processes_once_its_process_is_killed():
         driver = subprocess.run([sys.executable, "-c", DRIVER, mark], capture_output=True, timeout=60)
         assert driver.returncode == -signal.SIGKILL, driver.stderr
         watchdog = int(driver.stdout)
-        assert _until(lambda: not _alive(watchdog)), "the watchdog did not finish"
+        assert until(lambda: not _alive(watchdog)), "the watchdog did not finish"
         for process in marked:
             assert process.wait(timeout=5) == -signal.SIGKILL
         assert [p.poll() for p in others] == [None, None, None]
